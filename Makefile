@@ -1,0 +1,112 @@
+# tlsentry: a passive sensor for TLS handshakes.  Plain make; see README.md.
+#
+#   make          build ./tlsentry
+#   make run      install what is missing, build, run on the bundled samples
+#   make test     install what is missing, build, run every test
+#   make check    the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz     libFuzzer targets for FUZZ_SECONDS each (clang)
+#   make install  copy the binary to $(DESTDIR)$(PREFIX)/bin
+
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+
+# Debian packages the build and the tests need (installed by 'make deps').
+BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev
+TEST_PKGS  = python3 openssl
+
+PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto 2>/dev/null || echo -lpcap -lcrypto)
+
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wvla -Wno-unused-parameter
+HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DTLSENTRY_VERSION='"$(VERSION)"' $(WARN) \
+           $(HARDEN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
+
+LIB_SRCS = engine.c \
+           capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
+           parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
+           parser/tls_record.c \
+           rules/rules.c \
+           output/event.c output/json.c output/log.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
+
+.PHONY: all deps run test check fuzz install clean
+all: tlsentry
+
+tlsentry: $(BUILD)/tlsentry
+	cp $< $@
+
+$(BUILD)/tlsentry: $(BUILD)/tlsentry.o $(BUILD)/libtlsentry.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libtlsentry.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libtlsentry.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
+# Install the Debian packages that are missing (apt-get, as root); only
+# when something is missing, so a prepared machine stays offline.
+deps:
+	@missing=""; for p in $(BUILD_PKGS) $(TEST_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "tlsentry: missing packages:$$missing; run as root, or: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "tlsentry: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The iCloud story: five watched and unwatched handshakes, one intercepted.
+run: deps
+	@$(MAKE) --no-print-directory all
+	./tlsentry -r samples/icloud-story.pcap -R samples/watch.rules -w $(BUILD)/run.jsonl
+	@echo; echo "events: $(BUILD)/run.jsonl ($$(wc -l < $(BUILD)/run.jsonl) lines)"; \
+	grep '"kind":"alert"' $(BUILD)/run.jsonl | sed 's/.*"message":"\([^"]*\)".*/ALERT: \1/'
+	@rm -f $(BUILD)/run.jsonl.tmp
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS)
+	@tests/run-tests.sh $(BUILD) ./tlsentry
+
+# Everything again, built with sanitizers into build/check.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/check \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  CFLAGS="-O1 -g" build/check/tlsentry \
+	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS))
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  tests/run-tests.sh build/check build/check/tlsentry
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz CFLAGS="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" $(patsubst $(BUILD)/%,build/fuzz/%,$(FUZZERS))
+	@tests/fuzz/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtlsentry.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
+install: tlsentry
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 tlsentry $(DESTDIR)$(PREFIX)/bin/tlsentry
+
+clean:
+	rm -rf build tlsentry

@@ -1,0 +1,690 @@
+/*
+ * engine.c: from captured frames to handshake and alert events.
+ *
+ * Distrusts: every packet.  Nothing here ends the process: a packet that
+ * cannot be used is counted and skipped, a direction that cannot be parsed
+ * is given up (counted by reason) and whatever was seen is still reported.
+ * Owns: the flow table, each flow's session (hung on flow->app), the
+ * certificate cache and the memory budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "parser/pstat.h"
+#include "parser/tls_hs.h"
+#include "parser/tls_record.h"
+
+struct session;
+
+/* What a reassembly sink needs to know: whose stream, which direction. */
+struct dir_ctx {
+	struct session *s;
+	int dir;
+};
+
+/* Per-flow TLS state: the streams and what the hellos and chain said. */
+struct session {
+	struct engine *e;
+	struct flow *f;
+	struct dir_ctx ctx[2];
+	struct tls_stream tls[2];
+	int client_dir;			/* -1 until a SYN or a hello tells */
+	bool client_from_tls;		/* client_dir came from a TLS message */
+	bool roles_inferred;
+	bool tls_seen;
+	int64_t ts_us;			/* first handshake message */
+	struct tls_client_hello *ch;	/* last ClientHello */
+	unsigned n_ch;
+	struct tls_server_hello *sh;	/* last ServerHello */
+	bool hrr;
+	struct cert_info *chain[TLS_CERTS_MAX];	/* references into the cache */
+	size_t chain_len, chain_total;
+	bool cert_seen;
+	bool client_cert;
+	int problem[2];			/* first give-up reason per direction, or -1 */
+	const char *anomalies[EV_ANOMALIES_MAX];
+	unsigned n_anomalies;
+};
+
+struct engine {
+	struct engine_cfg cfg;
+	const struct rules *rules;
+	struct ev_out *out;
+	struct flow_table *flows;
+	struct cert_cache *certs;
+	struct memcap mem;
+	struct reasm_stats rst;
+	struct engine_stats st;
+	int64_t now_us;			/* latest capture time seen */
+	int64_t last_expire_us;
+};
+
+static void on_flow_end(void *ctx, struct flow *f, enum flow_end why);
+
+struct engine *
+engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_out *out)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	if (cfg != NULL)
+		e->cfg = *cfg;
+	e->rules = rules;
+	e->out = out;
+	e->mem.limit = e->cfg.memcap ? e->cfg.memcap : ENGINE_MEMCAP;
+	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
+	    &e->rst, on_flow_end, e);
+	e->certs = cert_cache_new(0, 0);
+	if (e->flows == NULL || e->certs == NULL) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+static struct session *
+session_new(struct engine *e, struct flow *f)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->e = e;
+	s->f = f;
+	s->client_dir = -1;
+	for (int d = 0; d < 2; d++) {
+		s->ctx[d].s = s;
+		s->ctx[d].dir = d;
+		tls_stream_init(&s->tls[d], &e->mem);
+		if (e->cfg.hs_max)
+			s->tls[d].hs_max = e->cfg.hs_max;
+		s->problem[d] = -1;
+	}
+	return s;
+}
+
+static void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	for (int d = 0; d < 2; d++)
+		tls_stream_free(&s->tls[d]);
+	for (size_t i = 0; i < s->chain_len; i++)
+		cert_put(s->e->certs, s->chain[i]);
+	free(s->ch);
+	free(s->sh);
+	free(s);
+}
+
+static void
+anomaly(struct session *s, const char *what)
+{
+	for (unsigned i = 0; i < s->n_anomalies; i++)
+		if (strcmp(s->anomalies[i], what) == 0)
+			return;
+	if (s->n_anomalies < EV_ANOMALIES_MAX)
+		s->anomalies[s->n_anomalies++] = what;
+}
+
+static void
+hello_flags(struct session *s, unsigned flags)
+{
+	if (flags & TLS_HF_BAD_EXT)
+		anomaly(s, "malformed-extension");
+	if (flags & TLS_HF_DUP_EXT)
+		anomaly(s, "duplicate-extension");
+	if (flags & TLS_HF_TRUNC_LIST)
+		anomaly(s, "list-over-cap");
+	if (flags & TLS_HF_BAD_SNI)
+		anomaly(s, "sni-not-a-hostname");
+}
+
+/* Record the first reason a direction could not be followed. */
+static void
+give_up(struct session *s, int dir, enum engine_giveup why)
+{
+	if (s->problem[dir] < 0)
+		s->problem[dir] = (int)why;
+}
+
+static enum engine_giveup
+giveup_of_pstat(int st)
+{
+	switch (st) {
+	case P_LIMIT:	return GIVEUP_LIMIT;
+	case P_NOMEM:	return GIVEUP_MEMORY;
+	default:	return GIVEUP_MALFORMED;
+	}
+}
+
+static void
+set_client(struct session *s, int dir, bool from_tls)
+{
+	if (s->client_from_tls && !from_tls)
+		return;
+	if (s->client_from_tls && s->client_dir != dir) {
+		anomaly(s, "roles-changed");
+		return;			/* the first hello decided */
+	}
+	s->client_dir = dir;
+	s->client_from_tls = from_tls;
+}
+
+static void
+first_seen(struct session *s, const struct flow *f)
+{
+	if (!s->tls_seen) {
+		s->tls_seen = true;
+		s->ts_us = f->last_us;
+	}
+}
+
+/* --- handshake messages -------------------------------------------------- */
+
+static void
+on_client_hello(struct session *s, int dir, const struct tls_msg *m)
+{
+	struct tls_client_hello *ch = s->ch ? s->ch : malloc(sizeof(*ch));
+	int st;
+
+	if (ch == NULL) {
+		give_up(s, dir, GIVEUP_MEMORY);
+		return;
+	}
+	s->ch = ch;
+	st = m->is_sslv2 ? tls_hs_sslv2_client_hello(m->body, m->len, ch) :
+	    tls_hs_client_hello(m->body, m->len, ch);
+	if (st != P_OK) {
+		free(s->ch);
+		s->ch = NULL;
+		anomaly(s, "malformed-client-hello");
+		give_up(s, dir, GIVEUP_MALFORMED);
+		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		return;
+	}
+	first_seen(s, s->f);
+	s->n_ch++;
+	set_client(s, dir, true);
+	hello_flags(s, ch->flags);
+	for (unsigned i = 0; i < ch->n_versions; i++)	/* TLS 1.3 offered: CCS is a no-op */
+		if (tls_version_is_13(ch->versions[i]))
+			s->tls[dir].ccs_is_compat = true;
+}
+
+static void add_chain(struct session *s, const struct tls_cert_list *cl);
+
+static void
+on_server_hello(struct session *s, int dir, const struct tls_msg *m)
+{
+	struct tls_server_hello *sh = s->sh ? s->sh : malloc(sizeof(*sh));
+	struct tls_cert_list cl;
+	int st;
+
+	if (sh == NULL) {
+		give_up(s, dir, GIVEUP_MEMORY);
+		return;
+	}
+	s->sh = sh;
+	st = m->is_sslv2 ? tls_hs_sslv2_server_hello(m->body, m->len, sh, &cl) :
+	    tls_hs_server_hello(m->body, m->len, sh);
+	if (st != P_OK) {
+		free(s->sh);
+		s->sh = NULL;
+		anomaly(s, "malformed-server-hello");
+		give_up(s, dir, GIVEUP_MALFORMED);
+		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		return;
+	}
+	first_seen(s, s->f);
+	set_client(s, !dir, true);
+	hello_flags(s, sh->flags);
+	if (sh->is_sslv2) {			/* the certificate rides in the hello */
+		add_chain(s, &cl);
+		return;
+	}
+	if (sh->is_hrr) {			/* a second ClientHello follows */
+		s->hrr = true;
+		s->tls[dir].ccs_is_compat = true;
+		return;
+	}
+	if (tls_version_is_13(sh->version)) {
+		/* everything after the ServerHello is encrypted */
+		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		return;
+	}
+	s->tls[!dir].ccs_is_compat = false;	/* TLS <= 1.2: the client's CCS is real */
+	s->tls[dir].ccs_is_compat = false;
+}
+
+/* Take references to the server's certificates, leaf first. */
+static void
+add_chain(struct session *s, const struct tls_cert_list *cl)
+{
+	s->cert_seen = true;
+	s->chain_total = cl->n_total;
+	if (cl->n_total > cl->n)
+		anomaly(s, "chain-over-cap");
+	for (size_t i = 0; i < cl->n; i++) {
+		struct cert_info *ci = cert_get(s->e->certs, cl->der[i].p, cl->der[i].len);
+		if (ci == NULL)
+			continue;
+		s->chain[s->chain_len++] = ci;
+		s->e->st.n_certs++;
+	}
+}
+
+static void
+on_certificate(struct session *s, int dir, const struct tls_msg *m)
+{
+	struct tls_cert_list cl;
+
+	if (s->client_dir == dir && s->client_from_tls) {	/* mutual TLS: the client's own */
+		s->client_cert = true;
+		return;
+	}
+	if (s->cert_seen) {
+		anomaly(s, "second-server-certificate");
+		return;
+	}
+	if (tls_hs_certificate(m->body, m->len, &cl) != P_OK) {
+		anomaly(s, "malformed-certificate-message");
+		give_up(s, dir, GIVEUP_MALFORMED);
+		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		return;
+	}
+	first_seen(s, s->f);
+	if (s->client_dir < 0 || !s->client_from_tls) {
+		/* no hello was seen: the sender of a certificate is the server */
+		s->roles_inferred = s->client_dir < 0;
+		set_client(s, !dir, true);
+	}
+	add_chain(s, &cl);
+}
+
+static void
+on_message(struct session *s, int dir, const struct tls_msg *m)
+{
+	if (!m->kept)
+		return;
+	if (m->is_sslv2) {
+		if (m->type == SSL2_MT_CLIENT_HELLO)
+			on_client_hello(s, dir, m);
+		else if (m->type == SSL2_MT_SERVER_HELLO)
+			on_server_hello(s, dir, m);
+		return;
+	}
+	switch (m->type) {
+	case TLS_HS_CLIENT_HELLO:
+		on_client_hello(s, dir, m);
+		break;
+	case TLS_HS_SERVER_HELLO:
+		on_server_hello(s, dir, m);
+		break;
+	case TLS_HS_CERTIFICATE:
+		on_certificate(s, dir, m);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Reassembly sink: feed in-order bytes of one direction to its TLS stream. */
+static bool
+on_bytes(void *ctx, const uint8_t *p, size_t len)
+{
+	struct dir_ctx *dc = ctx;
+	struct session *s = dc->s;
+	struct tls_stream *ts = &s->tls[dc->dir];
+	struct tls_msg m;
+
+	if (p == NULL) {			/* a hole: lost bytes */
+		if (!tls_stream_stopped(ts)) {
+			give_up(s, dc->dir, GIVEUP_GAP);
+			anomaly(s, "missing-segments");
+			tls_stream_resync(ts);
+		}
+		return !tls_stream_stopped(ts);
+	}
+	while (len > 0 && !tls_stream_stopped(ts)) {
+		int n = tls_feed(ts, p, len, &m);
+		if (n < 0) {
+			give_up(s, dc->dir, giveup_of_pstat(n));
+			anomaly(s, n == P_BAD ? "malformed-record" : pstat_str(n));
+			break;
+		}
+		if (m.type != 0)
+			on_message(s, dc->dir, &m);
+		p += n;
+		len -= (size_t)n;
+	}
+	if (tls_stream_is_tls(ts))
+		first_seen(s, s->f);
+	return !tls_stream_stopped(ts);
+}
+
+/* --- judging and reporting ---------------------------------------------- */
+
+static bool
+stopped_encrypted(const struct tls_stream *ts)
+{
+	return ts->stop == TLS_STOP_CCS || ts->stop == TLS_STOP_APPDATA;
+}
+
+/* The first block watching the SNI, else the leaf's names. */
+static void
+find_rule(const struct session *s, struct ev_handshake *hs)
+{
+	const struct rules *rs = s->e->rules;
+	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
+	const struct rule *best = NULL, *r;
+
+	if (rules_count(rs) == 0)
+		return;
+	if (s->ch != NULL && s->ch->has_sni) {
+		hs->rule = rules_match(rs, s->ch->sni, s->ch->sni_len);
+		hs->rule_name_source = "sni";
+		return;
+	}
+	if (leaf == NULL || !leaf->decoded)
+		return;
+	/* no SNI: the names the certificate claims say which domain this is */
+	for (size_t i = 0; i < leaf->n_sans; i++) {
+		if (leaf->sans[i].type != SAN_DNS)
+			continue;
+		r = rules_match(rs, leaf->sans[i].value.p, leaf->sans[i].value.len);
+		if (r != NULL && (best == NULL || r < best))
+			best = r;
+	}
+	for (size_t i = 0; i < leaf->n_subject_attrs; i++) {
+		if (strcmp(leaf->subject_attrs[i].name, "CN") != 0)
+			continue;
+		r = rules_match(rs, leaf->subject_attrs[i].value.p,
+		    leaf->subject_attrs[i].value.len);
+		if (r != NULL && (best == NULL || r < best))
+			best = r;
+	}
+	hs->rule = best;
+	hs->rule_name_source = "certificate";
+}
+
+static void
+judge(const struct session *s, struct ev_handshake *hs)
+{
+	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
+
+	find_rule(s, hs);
+	if (hs->rule == NULL)
+		hs->verdict = EV_UNWATCHED;
+	else if (leaf != NULL)
+		hs->verdict = leaf->decoded && rules_issuer_ok(hs->rule, leaf->issuer_attrs,
+		    leaf->n_issuer_attrs, &hs->issuer_match) ? EV_ISSUER_OK : EV_UNEXPECTED_ISSUER;
+	else if (s->sh != NULL && tls_version_is_13(s->sh->version))
+		hs->verdict = EV_NOT_VISIBLE;
+	else
+		hs->verdict = EV_NO_CERTIFICATE;
+}
+
+static const char *
+incomplete_str(int dir_is_server, int why)
+{
+	static const char *const txt[2][GIVEUP_N] = {
+		{ "client: missing segments", "client: malformed", "client: over size cap",
+		  "client: out of memory", "client: flow table full" },
+		{ "server: missing segments", "server: malformed", "server: over size cap",
+		  "server: out of memory", "server: flow table full" },
+	};
+
+	return txt[dir_is_server ? 1 : 0][why];
+}
+
+static void
+emit(struct session *s)
+{
+	struct engine *e = s->e;
+	struct flow *f = s->f;
+	struct ev_handshake hs;
+	int c = s->client_dir >= 0 ? s->client_dir : (f->key.port_lo < f->key.port_hi);
+	int srv = !c;
+	bool tls13 = s->sh != NULL && tls_version_is_13(s->sh->version);
+
+	memset(&hs, 0, sizeof(hs));
+	hs.ts_us = s->ts_us;
+	hs.family = f->key.family;
+	hs.client_ip = flow_src_addr(f, c);
+	hs.client_port = flow_src_port(f, c);
+	hs.server_ip = flow_src_addr(f, srv);
+	hs.server_port = flow_src_port(f, srv);
+	hs.roles_inferred = s->roles_inferred;
+	hs.ch = s->ch;
+	hs.n_client_hellos = s->n_ch;
+	hs.sh = s->sh;
+	hs.hrr = s->hrr;
+	hs.preamble_len = s->tls[c].preamble_len;
+	hs.chain = s->chain;
+	hs.chain_len = s->chain_len;
+	hs.chain_total = s->chain_total;
+	hs.cert_visible = s->cert_seen;
+	hs.client_cert = s->client_cert;
+	hs.established = s->sh != NULL && !s->sh->is_hrr && stopped_encrypted(&s->tls[c]);
+	if (s->sh != NULL && !s->cert_seen)
+		hs.resumed = tls13 ? s->sh->has_psk : s->tls[srv].stop == TLS_STOP_CCS;
+	/* a problem matters only if it hid something we report */
+	if (s->problem[srv] >= 0 && !s->cert_seen && !tls13 && !hs.resumed)
+		hs.incomplete = incomplete_str(1, s->problem[srv]);
+	else if (s->problem[c] >= 0 && s->ch == NULL)
+		hs.incomplete = incomplete_str(0, s->problem[c]);
+	memcpy(hs.anomalies, s->anomalies, sizeof(hs.anomalies));
+	hs.n_anomalies = s->n_anomalies;
+	judge(s, &hs);
+
+	ev_emit_handshake(e->out, &hs);
+	e->st.n_handshakes++;
+	if (s->cert_seen)
+		e->st.n_with_cert++;
+	else if (tls13)
+		e->st.n_hidden_cert++;
+	if (hs.resumed)
+		e->st.n_resumed++;
+	if (hs.verdict == EV_UNEXPECTED_ISSUER) {
+		ev_emit_alert(e->out, &hs, "unexpected-issuer");
+		e->st.n_alerts++;
+	}
+}
+
+/* Count the flow's outcome once, when its session ends. */
+static void
+account(struct session *s)
+{
+	struct engine *e = s->e;
+	int why = s->problem[0] >= 0 ? s->problem[0] : s->problem[1];
+
+	if (!s->tls_seen) {
+		e->st.n_non_tls++;
+		return;
+	}
+	e->st.n_tls_flows++;
+	if (why >= 0)
+		e->st.n_giveup[why]++;
+}
+
+/* Report the handshake and stop looking at the flow's bytes. */
+static void
+session_end(struct session *s)
+{
+	struct flow *f = s->f;
+
+	if (s->tls_seen)
+		emit(s);
+	account(s);
+	f->done = true;
+	f->app = NULL;
+	reasm_finish(&f->rs[0]);
+	reasm_finish(&f->rs[1]);
+	session_free(s);
+}
+
+/*
+ * Is there nothing more to learn?  Both streams stopped, or the client moved
+ * to encrypted records after the server's hello: the client only does that
+ * once it has the server's whole first flight.
+ */
+static bool
+session_complete(const struct session *s)
+{
+	const struct tls_stream *c;
+
+	if (tls_stream_stopped(&s->tls[0]) && tls_stream_stopped(&s->tls[1]))
+		return true;
+	if (s->client_dir < 0 || s->sh == NULL || s->sh->is_hrr)
+		return false;
+	c = &s->tls[s->client_dir];
+	return stopped_encrypted(c) || c->stop == TLS_STOP_ALERT;
+}
+
+static void
+on_flow_end(void *ctx, struct flow *f, enum flow_end why)
+{
+	struct engine *e = ctx;
+	struct session *s = f->app;
+
+	if (s == NULL)
+		return;
+	for (int d = 0; d < 2; d++)		/* what lies beyond a hole still counts */
+		reasm_flush(&f->rs[d], on_bytes, &s->ctx[d]);
+	if (why == FLOW_END_EVICTED && s->tls_seen && !session_complete(s)) {
+		give_up(s, s->client_dir >= 0 ? !s->client_dir : 1, GIVEUP_EVICTED);
+		give_up(s, s->client_dir >= 0 ? s->client_dir : 0, GIVEUP_EVICTED);
+	}
+	(void)e;
+	session_end(s);
+}
+
+/* --- packets ----------------------------------------------------------------- */
+
+static int64_t
+capture_time(const struct pcap_pkthdr *h)
+{
+	int64_t sec = (int64_t)h->ts.tv_sec, us = (int64_t)h->ts.tv_usec;
+
+	if (sec < 0)
+		sec = 0;
+	if (sec > ((int64_t)1 << 37))		/* year 6325: nobody's clock */
+		sec = (int64_t)1 << 37;
+	if (us < 0 || us > 999999)
+		us = 0;
+	return sec * 1000000 + us;
+}
+
+static void
+handle_tcp(struct engine *e, const struct pkt *pkt)
+{
+	bool syn = pkt->tcp_flags & TCP_SYN, rst = pkt->tcp_flags & TCP_RST;
+	bool fin = pkt->tcp_flags & TCP_FIN, ack = pkt->tcp_flags & TCP_ACK;
+	struct session *s;
+	struct flow *f;
+	int dir;
+
+	/* a bare ACK, FIN or RST never starts a flow */
+	f = flow_get(e->flows, pkt, pkt->payload_len > 0 || syn, &dir);
+	if (f == NULL)
+		return;
+	f->n_pkts++;
+	if (f->done)
+		goto flags;
+	s = f->app;
+	if (s == NULL) {
+		s = f->app = session_new(e, f);
+		if (s == NULL) {
+			e->st.n_nomem++;
+			f->done = true;
+			goto flags;
+		}
+	}
+	if (syn) {
+		reasm_syn(&f->rs[dir], pkt->seq);
+		if (s->client_dir < 0)
+			set_client(s, ack ? !dir : dir, false);
+	}
+	if (pkt->payload_len > 0 && !tls_stream_stopped(&s->tls[dir]))
+		reasm_push(&f->rs[dir], pkt->seq + (syn ? 1 : 0), pkt->payload,
+		    pkt->payload_len, on_bytes, &s->ctx[dir]);
+	if (ack && !rst && !tls_stream_stopped(&s->tls[!dir]))
+		reasm_ack(&f->rs[!dir], pkt->ack, on_bytes, &s->ctx[!dir]);
+	if (fin)
+		reasm_fin(&f->rs[dir], pkt->seq + (syn ? 1 : 0) + (uint32_t)pkt->payload_wire);
+	if (session_complete(s))
+		session_end(s);
+flags:
+	if (fin)
+		f->fin[dir] = true;
+	if (rst)
+		flow_end(e->flows, f, FLOW_END_RST);
+	else if (f->fin[0] && f->fin[1])
+		flow_end(e->flows, f, FLOW_END_FIN);
+}
+
+void
+engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const uint8_t *p)
+{
+	struct pkt pkt;
+	enum dec_status st;
+
+	e->st.n_packets++;
+	e->st.n_bytes += h->len;
+	pkt.ts_us = capture_time(h);
+	if (pkt.ts_us > e->now_us)
+		e->now_us = pkt.ts_us;
+	if (e->now_us - e->last_expire_us >= 1000000) {	/* idle flows, once a second */
+		flow_expire(e->flows, e->now_us);
+		e->last_expire_us = e->now_us;
+	}
+	st = dec_packet(linktype, p, h->caplen < h->len ? h->caplen : h->len, &pkt);
+	e->st.n_decode[st]++;
+	if (st == DEC_TCP)
+		handle_tcp(e, &pkt);
+}
+
+void
+engine_finish(struct engine *e)
+{
+	flow_table_flush(e->flows, FLOW_END_EOF);
+}
+
+void
+engine_stats(const struct engine *e, struct engine_stats *out)
+{
+	*out = e->st;
+	flow_table_stats(e->flows, &out->flows);
+	cert_cache_stats(e->certs, &out->certs);
+	out->reasm = e->rst;
+	out->mem = e->mem;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	flow_table_free(e->flows);		/* ends every flow first */
+	cert_cache_free(e->certs);
+	free(e);
+}
+
+const char *
+engine_giveup_str(enum engine_giveup g)
+{
+	switch (g) {
+	case GIVEUP_GAP:	return "missing segments";
+	case GIVEUP_MALFORMED:	return "malformed";
+	case GIVEUP_LIMIT:	return "over size cap";
+	case GIVEUP_MEMORY:	return "memory budget";
+	case GIVEUP_EVICTED:	return "flow table full";
+	case GIVEUP_N:		break;
+	}
+	return "?";
+}

@@ -1,0 +1,86 @@
+/*
+ * engine.h: the packet path, end to end, as a library:
+ *
+ *   packet -> dec_packet() -> flow_get() -> reasm_push() -> tls_feed()
+ *          -> tls_hs_*() -> cert_get() -> rules_match() -> ev_emit_*()
+ *
+ * One engine per run.  It owns the flow table, the certificate cache and the
+ * memory budget; it borrows the rules and the event output.  Everything
+ * below the packet source is shared by every kind of source.
+ */
+#ifndef TLSENTRY_ENGINE_H
+#define TLSENTRY_ENGINE_H
+
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+#include "capture/decode.h"
+#include "capture/flow.h"
+#include "capture/reasm.h"
+#include "output/event.h"
+#include "parser/cert.h"
+#include "rules/rules.h"
+
+#ifndef ENGINE_MEMCAP
+#define ENGINE_MEMCAP (512u << 20)	/* bytes for reassembly and message buffers */
+#endif
+
+struct engine_cfg {
+	size_t max_flows;	/* 0: FLOW_MAX */
+	unsigned idle_s;	/* 0: FLOW_IDLE_S */
+	size_t reasm_max;	/* 0: REASM_MAX */
+	uint32_t hs_max;	/* 0: TLS_HS_MAX */
+	size_t memcap;		/* 0: ENGINE_MEMCAP */
+};
+
+/* Why a flow's handshake could not be followed to its end. */
+enum engine_giveup {
+	GIVEUP_GAP,		/* bytes missing from the capture */
+	GIVEUP_MALFORMED,	/* not valid TLS where TLS was expected */
+	GIVEUP_LIMIT,		/* a message over the size cap */
+	GIVEUP_MEMORY,		/* the memory budget was spent */
+	GIVEUP_EVICTED,		/* the flow table was full */
+	GIVEUP_N
+};
+
+struct engine_stats {
+	uint64_t n_packets;
+	uint64_t n_bytes;	/* on the wire, as the capture headers say */
+	uint64_t n_decode[DEC_N_STATUS];
+	uint64_t n_tls_flows;	/* flows in which a TLS handshake was found */
+	uint64_t n_non_tls;	/* TCP flows with payload but no handshake */
+	uint64_t n_handshakes;	/* handshake events */
+	uint64_t n_with_cert;	/* of which showed a server certificate */
+	uint64_t n_hidden_cert;	/* TLS 1.3: certificate encrypted */
+	uint64_t n_resumed;
+	uint64_t n_certs;	/* certificates in server chains */
+	uint64_t n_alerts;
+	uint64_t n_giveup[GIVEUP_N];
+	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
+	struct flow_stats flows;
+	struct reasm_stats reasm;
+	struct cert_stats certs;
+	struct memcap mem;
+};
+
+struct engine;
+
+struct engine *engine_new(const struct engine_cfg *cfg, const struct rules *rules,
+    struct ev_out *out);
+
+/* One captured frame of the given DLT_* link type. */
+void engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h,
+    const uint8_t *p);
+
+/* End every flow (the capture is over), emitting what is pending. */
+void engine_finish(struct engine *e);
+
+void engine_stats(const struct engine *e, struct engine_stats *out);
+
+/* Finish (if not done) and free.  NULL is a no-op. */
+void engine_free(struct engine *e);
+
+const char *engine_giveup_str(enum engine_giveup g);
+
+#endif /* TLSENTRY_ENGINE_H */

@@ -1,0 +1,625 @@
+/*
+ * event.c: handshake and alert events in ECS JSON Lines.
+ *
+ * Distrusts: every string in the handshake (SNI, DNs, SANs come from the
+ * wire); they reach the output only through json_str() with their lengths,
+ * and the human message is assembled with lengths too.  Owns: the output
+ * stream (unless stdout) and the JSON buffer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "../parser/tls_names.h"
+#include "event.h"
+
+/* --- a small byte-string builder for the human message ---------------- */
+
+struct sb {
+	char b[1024];
+	size_t n;
+};
+
+static void
+sb_add(struct sb *s, const void *p, size_t n)
+{
+	size_t room = sizeof(s->b) - s->n;
+
+	if (n > room)
+		n = room;
+	memcpy(s->b + s->n, p, n);
+	s->n += n;
+}
+
+static void
+sb_str(struct sb *s, const char *str)
+{
+	sb_add(s, str, strlen(str));
+}
+
+static void
+sb_fmt(struct sb *s, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_add(s, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* --- output stream ------------------------------------------------------- */
+
+int
+ev_out_open(struct ev_out *o, const char *path, char *err, size_t errsz)
+{
+	memset(o, 0, sizeof(*o));
+	json_init(&o->w);
+	o->path = path;
+	o->fp = path ? fopen(path, "a") : stdout;
+	if (o->fp == NULL) {
+		snprintf(err, errsz, "%s: cannot open for writing: %s", path, strerror(errno));
+		json_free(&o->w);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ev_out_close(struct ev_out *o)
+{
+	int rc = 0;
+
+	if (o->fp != NULL) {
+		if (fflush(o->fp) != 0 || ferror(o->fp))
+			rc = -1;
+		if (o->fp != stdout && fclose(o->fp) != 0)
+			rc = -1;
+	}
+	if (o->n.n_write_errors > 0)
+		rc = -1;
+	json_free(&o->w);
+	o->fp = NULL;
+	return rc;
+}
+
+static void
+write_event(struct ev_out *o, bool is_alert)
+{
+	size_t len;
+	const char *doc = json_done(&o->w, &len);
+
+	if (doc == NULL) {
+		o->n.n_too_large++;
+		return;
+	}
+	if (fwrite(doc, 1, len, o->fp) != len || putc('\n', o->fp) == EOF) {
+		o->n.n_write_errors++;
+		return;
+	}
+	o->n.n_events++;
+	if (is_alert)
+		o->n.n_alerts++;
+}
+
+/* --- field helpers --------------------------------------------------------- */
+
+static void
+put_time(struct json_w *w, const char *key, int64_t ts_us)
+{
+	int64_t sec = ts_us / 1000000, us = ts_us % 1000000;
+	time_t t;
+	struct tm tm;
+	char buf[48];
+
+	if (us < 0) {
+		us += 1000000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+	json_cstr(w, key, buf);
+}
+
+static void
+ip_text(uint8_t family, const uint8_t *addr, char *out, size_t outsz)
+{
+	if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)outsz) == NULL)
+		snprintf(out, outsz, "?");
+}
+
+static void
+hex_upper(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void
+put_endpoint(struct json_w *w, const char *key, uint8_t family, const uint8_t *ip,
+    uint16_t port)
+{
+	char text[64];
+
+	ip_text(family, ip, text, sizeof(text));
+	json_obj_begin(w, key);
+	json_cstr(w, "ip", text);
+	json_u64(w, "port", port);
+	json_obj_end(w);
+}
+
+/* Every value of attribute name, as an array (ECS x509 name fields). */
+static void
+put_attr_array(struct json_w *w, const char *key, const struct cert_attr *a, size_t n,
+    const char *name)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(a[i].name, name) != 0)
+			continue;
+		if (!any)
+			json_arr_begin(w, key);
+		any = true;
+		json_str(w, NULL, a[i].value.p, a[i].value.len);
+	}
+	if (any)
+		json_arr_end(w);
+}
+
+static void
+put_name_fields(struct json_w *w, const char *key, const struct cert_attr *a, size_t n)
+{
+	json_obj_begin(w, key);
+	put_attr_array(w, "common_name", a, n, "CN");
+	put_attr_array(w, "organization", a, n, "O");
+	put_attr_array(w, "organizational_unit", a, n, "OU");
+	put_attr_array(w, "country", a, n, "C");
+	put_attr_array(w, "state_or_province", a, n, "ST");
+	put_attr_array(w, "locality", a, n, "L");
+	json_obj_end(w);
+}
+
+/* ECS tls.server.x509.* */
+static void
+put_x509(struct json_w *w, const struct cert_info *ci)
+{
+	char ver[8];
+
+	json_obj_begin(w, "x509");
+	if (ci->n_sans > 0) {
+		json_arr_begin(w, "alternative_names");
+		for (size_t i = 0; i < ci->n_sans; i++)
+			json_str(w, NULL, ci->sans[i].value.p, ci->sans[i].value.len);
+		json_arr_end(w);
+	}
+	put_name_fields(w, "issuer", ci->issuer_attrs, ci->n_issuer_attrs);
+	put_name_fields(w, "subject", ci->subject_attrs, ci->n_subject_attrs);
+	if (ci->serial[0])
+		json_cstr(w, "serial_number", ci->serial);
+	if (ci->sig_alg[0])
+		json_cstr(w, "signature_algorithm", ci->sig_alg);
+	if (ci->key_alg[0])
+		json_cstr(w, "public_key_algorithm", ci->key_alg);
+	if (ci->key_bits > 0)
+		json_u64(w, "public_key_size", (uint64_t)ci->key_bits);
+	if (ci->key_curve[0])
+		json_cstr(w, "public_key_curve", ci->key_curve);
+	if (ci->not_before[0])
+		json_cstr(w, "not_before", ci->not_before);
+	if (ci->not_after[0])
+		json_cstr(w, "not_after", ci->not_after);
+	snprintf(ver, sizeof(ver), "%d", ci->version);
+	json_cstr(w, "version_number", ver);
+	json_obj_end(w);
+}
+
+/* ECS tls.server.*: the leaf certificate. */
+static void
+put_server_cert(struct json_w *w, const struct cert_info *leaf)
+{
+	char hex[65];
+
+	json_obj_begin(w, "hash");
+	hex_upper(leaf->sha1, sizeof(leaf->sha1), hex);
+	json_cstr(w, "sha1", hex);
+	hex_upper(leaf->sha256, sizeof(leaf->sha256), hex);
+	json_cstr(w, "sha256", hex);
+	json_obj_end(w);
+	if (!leaf->decoded)
+		return;
+	json_cstr(w, "issuer", leaf->issuer);
+	json_cstr(w, "subject", leaf->subject);
+	if (leaf->not_before[0])
+		json_cstr(w, "not_before", leaf->not_before);
+	if (leaf->not_after[0])
+		json_cstr(w, "not_after", leaf->not_after);
+	put_x509(w, leaf);
+}
+
+static void
+put_cipher_name(struct json_w *w, const char *key, uint16_t id)
+{
+	const char *name = tls_cipher_name(id);
+	char hex[8];
+
+	if (name == NULL) {
+		snprintf(hex, sizeof(hex), "0x%04X", id);
+		name = hex;
+	}
+	json_cstr(w, key, name);
+}
+
+static void
+put_tls(struct json_w *w, const struct ev_handshake *hs)
+{
+	const char *ver = NULL, *proto = NULL;
+
+	json_obj_begin(w, "tls");
+	if (hs->sh != NULL) {
+		tls_version_names(hs->sh->version, &ver, &proto);
+		if (ver != NULL) {
+			json_cstr(w, "version", ver);
+			json_cstr(w, "version_protocol", proto);
+		}
+		if (!hs->sh->is_sslv2)
+			put_cipher_name(w, "cipher", hs->sh->cipher);
+		if (hs->sh->alpn_len > 0)
+			json_str(w, "next_protocol", hs->sh->alpn, hs->sh->alpn_len);
+	}
+	json_bool(w, "established", hs->established);
+	json_bool(w, "resumed", hs->resumed);
+	if (hs->ch != NULL) {
+		json_obj_begin(w, "client");
+		if (hs->ch->has_sni)
+			json_str(w, "server_name", hs->ch->sni, hs->ch->sni_len);
+		if (hs->ch->n_ciphers > 0) {
+			json_arr_begin(w, "supported_ciphers");
+			for (uint16_t i = 0; i < hs->ch->n_ciphers; i++)
+				put_cipher_name(w, NULL, hs->ch->ciphers[i]);
+			json_arr_end(w);
+		}
+		json_obj_end(w);
+	}
+	if (hs->chain_len > 0) {
+		json_obj_begin(w, "server");
+		put_server_cert(w, hs->chain[0]);
+		json_obj_end(w);
+	}
+	json_obj_end(w);
+}
+
+static void
+put_version_code(struct json_w *w, const char *key, uint16_t v)
+{
+	char hex[8];
+
+	snprintf(hex, sizeof(hex), "0x%04x", v);
+	json_cstr(w, key, hex);
+}
+
+/* Fields of our own: the chain, what we could see, and why not. */
+static void
+put_tlsentry(struct json_w *w, const struct ev_handshake *hs, bool is_alert)
+{
+	char hex[65];
+
+	json_obj_begin(w, "tlsentry");
+	json_cstr(w, "verdict", ev_verdict_str(hs->verdict));
+	if (hs->rule != NULL) {
+		json_cstr(w, "watched_by", hs->rule->name);
+		json_cstr(w, "watched_name_from", hs->rule_name_source);
+	}
+	if (is_alert) {
+		json_cstr(w, "severity", rules_severity_str(hs->rule->severity));
+		json_arr_begin(w, "expected_issuers");
+		for (size_t i = 0; i < hs->rule->n_issuers; i++)
+			json_cstr(w, NULL, hs->rule->issuers[i].text);
+		json_arr_end(w);
+	}
+	if (hs->sh != NULL)
+		put_version_code(w, "version_code", hs->sh->version);
+	json_bool(w, "certificate_visible", hs->cert_visible);
+	if (hs->cert_visible) {
+		json_u64(w, "chain_length", hs->chain_total);
+		json_arr_begin(w, "chain");
+		for (size_t i = 0; i < hs->chain_len; i++) {
+			const struct cert_info *ci = hs->chain[i];
+			json_obj_begin(w, NULL);
+			if (ci->decoded) {
+				json_cstr(w, "subject", ci->subject);
+				json_cstr(w, "issuer", ci->issuer);
+			}
+			hex_upper(ci->sha256, sizeof(ci->sha256), hex);
+			json_cstr(w, "sha256", hex);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+	}
+	if (hs->chain_len > 0) {
+		const struct cert_info *leaf = hs->chain[0];
+		json_obj_begin(w, "leaf");
+		json_bool(w, "decoded", leaf->decoded);
+		if (leaf->decoded) {
+			json_bool(w, "self_issued", leaf->self_issued);
+			if (leaf->spki_pin[0])
+				json_cstr(w, "spki_sha256", leaf->spki_pin);
+			json_u64(w, "san_count", leaf->n_sans_total);
+		}
+		json_obj_end(w);
+	}
+	if (hs->ch != NULL) {
+		json_obj_begin(w, "client");
+		put_version_code(w, "version_code", hs->ch->legacy_version);
+		if (hs->ch->n_versions > 0) {
+			json_arr_begin(w, "supported_versions");
+			for (unsigned i = 0; i < hs->ch->n_versions; i++)
+				if (!tls_is_grease(hs->ch->versions[i]))
+					put_version_code(w, NULL, hs->ch->versions[i]);
+			json_arr_end(w);
+		}
+		if (hs->ch->n_alpn > 0) {
+			json_arr_begin(w, "alpn");
+			for (unsigned i = 0; i < hs->ch->n_alpn; i++)
+				json_str(w, NULL, hs->ch->alpn[i], hs->ch->alpn_len[i]);
+			json_arr_end(w);
+		}
+		if (hs->ch->is_sslv2)
+			json_bool(w, "sslv2_hello", true);
+		json_obj_end(w);
+	}
+	json_u64(w, "client_hellos", hs->n_client_hellos);
+	if (hs->hrr)
+		json_bool(w, "hello_retry", true);
+	if (hs->preamble_len > 0)
+		json_u64(w, "cleartext_bytes_before_tls", hs->preamble_len);
+	if (hs->client_cert)
+		json_bool(w, "client_certificate", true);
+	if (hs->roles_inferred)
+		json_bool(w, "roles_inferred", true);
+	if (hs->incomplete != NULL)
+		json_cstr(w, "incomplete", hs->incomplete);
+	if (hs->n_anomalies > 0) {
+		json_arr_begin(w, "anomalies");
+		for (unsigned i = 0; i < hs->n_anomalies; i++)
+			json_cstr(w, NULL, hs->anomalies[i]);
+		json_arr_end(w);
+	}
+	json_obj_end(w);
+}
+
+static void
+put_network(struct json_w *w, const struct ev_handshake *hs)
+{
+	char cid[32];
+
+	ev_community_id(hs->family, hs->client_ip, hs->client_port, hs->server_ip,
+	    hs->server_port, 6, cid);
+	json_obj_begin(w, "network");
+	json_cstr(w, "transport", "tcp");
+	json_cstr(w, "type", hs->family == 6 ? "ipv6" : "ipv4");
+	json_cstr(w, "protocol", "tls");
+	json_cstr(w, "community_id", cid);
+	json_obj_end(w);
+}
+
+/* The name a reader knows the server by: the SNI, else the server address. */
+static void
+sb_server_name(struct sb *s, const struct ev_handshake *hs)
+{
+	char ip[64];
+
+	if (hs->ch != NULL && hs->ch->has_sni) {
+		sb_add(s, hs->ch->sni, hs->ch->sni_len);
+		return;
+	}
+	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
+	sb_fmt(s, hs->family == 6 ? "[%s]:%u" : "%s:%u", ip, hs->server_port);
+}
+
+static void
+handshake_message(const struct ev_handshake *hs, struct sb *s)
+{
+	const char *ver = NULL, *proto = NULL;
+
+	if (hs->sh != NULL)
+		tls_version_names(hs->sh->version, &ver, &proto);
+	if (ver != NULL)
+		sb_fmt(s, "%s %s handshake with ", strcmp(proto, "ssl") == 0 ? "SSL" : "TLS", ver);
+	else
+		sb_str(s, "TLS handshake with ");
+	sb_server_name(s, hs);
+	if (hs->cert_visible && hs->chain_len > 0 && hs->chain[0]->decoded) {
+		sb_str(s, ": certificate ");
+		sb_str(s, hs->chain[0]->subject);
+		sb_str(s, " issued by ");
+		sb_str(s, hs->chain[0]->issuer);
+	} else if (hs->cert_visible && hs->chain_len > 0) {
+		sb_str(s, ": certificate could not be decoded");
+	} else if (hs->sh != NULL && tls_version_is_13(hs->sh->version)) {
+		sb_str(s, ": certificate encrypted (TLS 1.3), issuer not visible");
+	} else if (hs->resumed) {
+		sb_str(s, ": session resumed, no certificate sent");
+	} else if (hs->sh == NULL && hs->ch != NULL) {
+		sb_str(s, ": no server reply seen");
+	} else {
+		sb_str(s, ": no certificate seen");
+	}
+	if (hs->rule != NULL) {
+		sb_str(s, hs->verdict == EV_ISSUER_OK ? " (expected by [" : " (watched by [");
+		sb_str(s, hs->rule->name);
+		sb_str(s, "])");
+	}
+	if (hs->incomplete != NULL) {
+		sb_str(s, "; incomplete: ");
+		sb_str(s, hs->incomplete);
+	}
+}
+
+static void
+alert_message(const struct ev_handshake *hs, struct sb *s)
+{
+	const struct cert_info *leaf = hs->chain_len > 0 ? hs->chain[0] : NULL;
+
+	sb_server_name(s, hs);
+	if (leaf != NULL && leaf->decoded) {
+		sb_str(s, ": certificate issued by '");
+		sb_str(s, leaf->issuer);
+		sb_str(s, leaf->self_issued ? "' (self-signed)" : "'");
+	} else {
+		sb_str(s, ": certificate that could not be decoded");
+	}
+	sb_str(s, ", but [");
+	sb_str(s, hs->rule->name);
+	sb_str(s, "] expects ");
+	for (size_t i = 0; i < hs->rule->n_issuers; i++) {
+		sb_str(s, i == 0 ? "'" : " or '");
+		sb_str(s, hs->rule->issuers[i].text);
+		sb_str(s, "'");
+	}
+}
+
+static void
+put_common(struct json_w *w, const struct ev_handshake *hs)
+{
+	put_endpoint(w, "source", hs->family, hs->client_ip, hs->client_port);
+	put_endpoint(w, "destination", hs->family, hs->server_ip, hs->server_port);
+	put_network(w, hs);
+	put_tls(w, hs);
+}
+
+void
+ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
+{
+	struct json_w *w = &o->w;
+	struct sb msg = { .n = 0 };
+
+	json_reset(w);
+	json_obj_begin(w, NULL);
+	put_time(w, "@timestamp", hs->ts_us);
+	json_obj_begin(w, "event");
+	json_cstr(w, "kind", "event");
+	json_arr_begin(w, "category");
+	json_cstr(w, NULL, "network");
+	json_arr_end(w);
+	json_arr_begin(w, "type");
+	json_cstr(w, NULL, "connection");
+	json_cstr(w, NULL, "protocol");
+	json_arr_end(w);
+	json_cstr(w, "dataset", "tlsentry.handshake");
+	json_cstr(w, "module", "tlsentry");
+	json_u64(w, "severity", 0);
+	json_obj_end(w);
+	put_common(w, hs);
+	handshake_message(hs, &msg);
+	json_str(w, "message", msg.b, msg.n);
+	put_tlsentry(w, hs, false);
+	json_obj_end(w);
+	write_event(o, false);
+}
+
+void
+ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reason)
+{
+	struct json_w *w = &o->w;
+	struct sb msg = { .n = 0 };
+
+	json_reset(w);
+	json_obj_begin(w, NULL);
+	put_time(w, "@timestamp", hs->ts_us);
+	json_obj_begin(w, "event");
+	json_cstr(w, "kind", "alert");
+	json_arr_begin(w, "category");
+	json_cstr(w, NULL, "network");
+	json_cstr(w, NULL, "intrusion_detection");
+	json_arr_end(w);
+	json_arr_begin(w, "type");
+	json_cstr(w, NULL, "info");
+	json_arr_end(w);
+	json_cstr(w, "dataset", "tlsentry.alert");
+	json_cstr(w, "module", "tlsentry");
+	json_u64(w, "severity", (uint64_t)rules_severity_score(hs->rule->severity));
+	json_cstr(w, "reason", reason);
+	json_obj_end(w);
+	put_common(w, hs);
+	json_obj_begin(w, "rule");
+	json_cstr(w, "name", hs->rule->name);
+	json_cstr(w, "ruleset", "tlsentry");
+	json_obj_end(w);
+	alert_message(hs, &msg);
+	json_str(w, "message", msg.b, msg.n);
+	put_tlsentry(w, hs, true);
+	json_obj_end(w);
+	write_event(o, true);
+}
+
+const char *
+ev_verdict_str(enum ev_verdict v)
+{
+	switch (v) {
+	case EV_UNWATCHED:		return "unwatched";
+	case EV_ISSUER_OK:		return "issuer-ok";
+	case EV_UNEXPECTED_ISSUER:	return "unexpected-issuer";
+	case EV_NOT_VISIBLE:		return "not-visible";
+	case EV_NO_CERTIFICATE:		return "no-certificate";
+	}
+	return "?";
+}
+
+/*
+ * Community ID v1: base64(SHA-1(seed(2) saddr daddr proto(1) pad(1) sport(2)
+ * dport(2))), with the endpoints ordered so both directions hash alike
+ * (the smaller address, or on a tie the smaller port, goes first).
+ */
+void
+ev_community_id(uint8_t family, const uint8_t *a, uint16_t a_port, const uint8_t *b,
+    uint16_t b_port, uint8_t proto, char out[32])
+{
+	size_t alen = family == 6 ? 16 : 4;
+	uint8_t buf[2 + 16 + 16 + 2 + 4], md[20];
+	size_t n = 0;
+	int c = memcmp(a, b, alen);
+
+	if (c > 0 || (c == 0 && a_port > b_port)) {
+		const uint8_t *t = a;
+		uint16_t tp = a_port;
+		a = b;
+		a_port = b_port;
+		b = t;
+		b_port = tp;
+	}
+	buf[n++] = 0;				/* seed 0, big-endian */
+	buf[n++] = 0;
+	memcpy(buf + n, a, alen);
+	n += alen;
+	memcpy(buf + n, b, alen);
+	n += alen;
+	buf[n++] = proto;
+	buf[n++] = 0;
+	buf[n++] = (uint8_t)(a_port >> 8);
+	buf[n++] = (uint8_t)a_port;
+	buf[n++] = (uint8_t)(b_port >> 8);
+	buf[n++] = (uint8_t)b_port;
+	memcpy(out, "1:", 2);
+	if (EVP_Digest(buf, n, md, NULL, EVP_sha1(), NULL) != 1) {
+		out[2] = '\0';
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)out + 2, md, sizeof(md));
+}

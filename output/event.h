@@ -1,0 +1,101 @@
+/*
+ * event.h: tlsentry's events as ECS (Elastic Common Schema) JSON Lines.
+ *
+ * The engine describes a finished handshake in a struct ev_handshake (plain
+ * values and borrowed pointers, nothing to parse) and this module turns it
+ * into one "handshake" event and, for a finding, one "alert" event carrying
+ * the same fields, so a SIEM needs no join.  Field order is fixed and every
+ * value comes from the capture, so output is deterministic.
+ */
+#ifndef TLSENTRY_EVENT_H
+#define TLSENTRY_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../parser/cert.h"
+#include "../parser/tls_hs.h"
+#include "../rules/rules.h"
+#include "json.h"
+
+#define EV_ANOMALIES_MAX 8
+
+/* What tlsentry concluded about the server certificate of a handshake. */
+enum ev_verdict {
+	EV_UNWATCHED,		/* no rule watches this name */
+	EV_ISSUER_OK,		/* watched, and the leaf's issuer is an expected one */
+	EV_UNEXPECTED_ISSUER,	/* watched, and it is not: an alert */
+	EV_NOT_VISIBLE,		/* watched, but the certificate is encrypted (TLS 1.3) */
+	EV_NO_CERTIFICATE,	/* watched, but no certificate was seen (resumed, cut) */
+};
+
+struct ev_handshake {
+	int64_t ts_us;		/* capture time of the first hello */
+	uint8_t family;		/* 4 or 6 */
+	const uint8_t *client_ip, *server_ip;
+	uint16_t client_port, server_port;
+	bool roles_inferred;	/* no hello said who is who; the sender of the
+				   certificate was taken to be the server */
+
+	const struct tls_client_hello *ch;	/* the last ClientHello, or NULL */
+	unsigned n_client_hellos;
+	const struct tls_server_hello *sh;	/* the last ServerHello, or NULL */
+	bool hrr;		/* a HelloRetryRequest came first */
+	size_t preamble_len;	/* cleartext bytes before the client's TLS */
+
+	struct cert_info *const *chain;	/* server certificates as sent, leaf first */
+	size_t chain_len;	/* kept */
+	size_t chain_total;	/* as sent */
+	bool cert_visible;	/* a server Certificate message was read */
+	bool client_cert;	/* the client sent a certificate (mutual TLS) */
+	bool established;	/* both sides were seen moving to encrypted records */
+	bool resumed;
+
+	const char *incomplete;	/* why the handshake could not be followed to
+				   its end (e.g. "gap", "malformed"), or NULL */
+	const char *anomalies[EV_ANOMALIES_MAX];
+	unsigned n_anomalies;
+
+	const struct rule *rule;	/* the block watching this name, or NULL */
+	const char *rule_name_source;	/* "sni" or "certificate": what matched */
+	enum ev_verdict verdict;
+	const struct rule_issuer *issuer_match;	/* the issuer line that matched */
+};
+
+struct ev_counts {
+	uint64_t n_events;	/* written */
+	uint64_t n_alerts;	/* of which alerts */
+	uint64_t n_too_large;	/* dropped: over JSON_MAX */
+	uint64_t n_write_errors;
+};
+
+struct ev_out {
+	FILE *fp;		/* owned unless it is stdout */
+	const char *path;	/* NULL for stdout */
+	struct json_w w;
+	struct ev_counts n;
+};
+
+/* Events to path (appended), or stdout when path is NULL.  -1 + err on failure. */
+int ev_out_open(struct ev_out *o, const char *path, char *err, size_t errsz);
+
+/* Flush and close; returns -1 if any write failed (errno set). */
+int ev_out_close(struct ev_out *o);
+
+void ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs);
+
+/* An alert for hs with its reason (e.g. "unexpected-issuer"). */
+void ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reason);
+
+const char *ev_verdict_str(enum ev_verdict v);
+
+/*
+ * Community ID v1 (corelight/community-id-spec) of a flow, seed 0, into
+ * out ("1:" + base64 SHA-1, 31 bytes with the NUL).
+ */
+void ev_community_id(uint8_t family, const uint8_t *a, uint16_t a_port, const uint8_t *b,
+    uint16_t b_port, uint8_t proto, char out[32]);
+
+#endif /* TLSENTRY_EVENT_H */

@@ -1,0 +1,131 @@
+/*
+ * cert.h: X.509 certificates as the rest of tlsentry sees them.
+ *
+ * DER from the wire is decoded with OpenSSL once per distinct certificate
+ * (keyed by the SHA-256 of the DER) into a struct cert_info of plain C
+ * strings; no OpenSSL type leaves cert.c.  A cache of cert_info entries,
+ * reference counted, bounded by CERT_CACHE_MAX unreferenced entries, makes
+ * a certificate seen in a thousand handshakes cost one decode.
+ */
+#ifndef TLSENTRY_CERT_H
+#define TLSENTRY_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashtab.h"
+
+#ifndef CERT_CACHE_MAX
+#define CERT_CACHE_MAX 8192	/* decoded certificates kept for reuse */
+#endif
+#ifndef CERT_SAN_MAX
+#define CERT_SAN_MAX 256	/* subjectAltName entries kept per certificate */
+#endif
+#ifndef CERT_ATTR_MAX
+#define CERT_ATTR_MAX 64	/* attributes kept per subject or issuer name */
+#endif
+#ifndef CERT_CACHE_BYTES
+#define CERT_CACHE_BYTES (64u << 20)	/* bytes of unreferenced entries kept */
+#endif
+#ifndef CERT_STR_MAX
+#define CERT_STR_MAX 4096	/* longest DN string kept; longer ones are cut */
+#endif
+#ifndef CERT_VALUE_MAX
+#define CERT_VALUE_MAX 1024	/* longest attribute value or SAN kept */
+#endif
+
+/* A string from a certificate: UTF-8 or raw bytes, may hold NUL; len counts. */
+struct cert_str {
+	char *p;		/* owned, NUL-terminated for convenience */
+	size_t len;
+};
+
+/* One attribute of a distinguished name, e.g. { "O", "Apple Inc." }. */
+struct cert_attr {
+	char name[32];		/* OpenSSL short name (CN, O, OU, C, ...) or OID */
+	struct cert_str value;
+};
+
+enum san_type { SAN_DNS, SAN_IP };
+
+struct cert_san {
+	enum san_type type;
+	struct cert_str value;	/* DNS name as sent, or the IP in text form */
+};
+
+struct cert_info {
+	uint8_t sha256[32];	/* of the DER as sent: the cache key */
+	uint8_t sha1[20];
+	size_t der_len;
+	bool decoded;		/* d2i_X509 accepted it and used every byte */
+
+	/* the rest is only set when decoded */
+	char *subject;		/* RFC 2253 form; "" for an empty name */
+	char *issuer;
+	struct cert_attr *subject_attrs;	/* most significant RDN first */
+	size_t n_subject_attrs;
+	struct cert_attr *issuer_attrs;
+	size_t n_issuer_attrs;
+	struct cert_san *sans;
+	size_t n_sans;		/* kept, <= CERT_SAN_MAX */
+	size_t n_sans_total;
+	char serial[130];	/* uppercase hex, as ECS x509.serial_number */
+	char not_before[48];	/* ISO 8601 UTC; "" if unreadable */
+	char not_after[48];
+	char sig_alg[64];	/* e.g. "sha256WithRSAEncryption" or an OID */
+	char key_alg[32];	/* e.g. "RSA", "EC", "ED25519" or an OID */
+	int key_bits;		/* 0 when unknown */
+	char key_curve[32];	/* EC group name, e.g. "prime256v1"; "" otherwise */
+	char spki_pin[48];	/* base64 SHA-256 of SubjectPublicKeyInfo (RFC 7469) */
+	bool self_issued;	/* issuer equals subject (and key ids agree, if present) */
+	int version;		/* X.509 version number (1..3) */
+
+	/* cache bookkeeping */
+	size_t mem;		/* bytes this entry holds, for the cache's cap */
+	unsigned refs;
+	UT_hash_handle hh;
+	struct cert_info *lru_prev, *lru_next;
+};
+
+struct cert_cache;
+
+struct cert_stats {
+	uint64_t n_lookups;	/* cert_get() calls */
+	uint64_t n_decoded;	/* distinct certificates decoded */
+	uint64_t n_undecodable;	/* of those, rejected by OpenSSL */
+	uint64_t n_evicted;
+	uint64_t n_nomem;
+	size_t n_cached;
+};
+
+/*
+ * A cache keeping at most max_entries unreferenced entries holding at most
+ * max_bytes between them (0 = the defaults above); NULL on failure.
+ */
+struct cert_cache *cert_cache_new(size_t max_entries, size_t max_bytes);
+
+/* Free the cache and every entry, referenced or not. NULL is a no-op. */
+void cert_cache_free(struct cert_cache *c);
+
+/*
+ * The decoded form of der[0..len), new or cached, with one reference taken
+ * for the caller.  Undecodable DER still yields an entry (decoded == false)
+ * with its hashes.  NULL only when memory runs out.
+ */
+struct cert_info *cert_get(struct cert_cache *c, const uint8_t *der, size_t len);
+
+/* Drop a reference taken by cert_get().  NULL is a no-op. */
+void cert_put(struct cert_cache *c, struct cert_info *ci);
+
+void cert_cache_stats(const struct cert_cache *c, struct cert_stats *out);
+
+/* Decode without the cache (tests, fuzzing).  Free with cert_info_free(). */
+struct cert_info *cert_decode(const uint8_t *der, size_t len);
+void cert_info_free(struct cert_info *ci);
+
+/* The first value of attribute name (e.g. "CN") in attrs, or NULL. */
+const struct cert_str *cert_attr_first(const struct cert_attr *attrs, size_t n,
+    const char *name);
+
+#endif /* TLSENTRY_CERT_H */

@@ -1,0 +1,178 @@
+/*
+ * tls_hs.h: pure parsers for the TLS handshake messages a passive sensor
+ * reads in the clear: ClientHello, ServerHello and Certificate (SSL 3.0 to
+ * TLS 1.2), plus the SSL 2.0 CLIENT-HELLO and SERVER-HELLO.
+ *
+ * Input is one complete handshake message body, untrusted.  Framing is
+ * strict: every vector must fit its parent and be consumed exactly, or the
+ * message is P_BAD.  The contents of individual extensions are checked too,
+ * but a malformed or duplicated extension only sets a flag in the result
+ * (the rest of the message is still framed correctly and worth reporting).
+ * Results are copied into caller-owned structs; nothing keeps the input,
+ * except the DER views of tls_hs_certificate(), which point into it.
+ */
+#ifndef TLSENTRY_TLS_HS_H
+#define TLSENTRY_TLS_HS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef TLS_SNI_MAX
+#define TLS_SNI_MAX 255		/* RFC 6066: HostName<1..2^16-1>, DNS caps at 253 */
+#endif
+#ifndef TLS_LIST_MAX
+#define TLS_LIST_MAX 256	/* cipher suites kept per hello */
+#endif
+#ifndef TLS_EXT_MAX
+#define TLS_EXT_MAX 64		/* extension types kept per hello */
+#endif
+#ifndef TLS_GROUPS_MAX
+#define TLS_GROUPS_MAX 64
+#endif
+#ifndef TLS_ALPN_MAX
+#define TLS_ALPN_MAX 8		/* ALPN protocol names kept per ClientHello */
+#endif
+#ifndef TLS_ALPN_LEN_MAX
+#define TLS_ALPN_LEN_MAX 32	/* longer names are kept truncated and flagged */
+#endif
+#ifndef TLS_CERTS_MAX
+#define TLS_CERTS_MAX 16	/* certificates kept per Certificate message */
+#endif
+
+/* Handshake message types (RFC 8446 s4, RFC 5246 s7.4). */
+enum tls_hs_type {
+	TLS_HS_CLIENT_HELLO = 1,
+	TLS_HS_SERVER_HELLO = 2,
+	TLS_HS_NEW_SESSION_TICKET = 4,
+	TLS_HS_CERTIFICATE = 11,
+	TLS_HS_SERVER_KEY_EXCHANGE = 12,
+	TLS_HS_CERTIFICATE_REQUEST = 13,
+	TLS_HS_SERVER_HELLO_DONE = 14,
+	TLS_HS_CLIENT_KEY_EXCHANGE = 16,
+	TLS_HS_FINISHED = 20,
+	TLS_HS_CERTIFICATE_STATUS = 22,
+};
+
+/* SSL 2.0 message types (draft-hickman-netscape-ssl-00). */
+enum {
+	SSL2_MT_CLIENT_HELLO = 1,
+	SSL2_MT_SERVER_HELLO = 4,
+};
+
+/* Extension types we read (IANA TLS ExtensionType registry). */
+enum {
+	TLS_EXT_SERVER_NAME = 0,
+	TLS_EXT_SUPPORTED_GROUPS = 10,
+	TLS_EXT_EC_POINT_FORMATS = 11,
+	TLS_EXT_ALPN = 16,
+	TLS_EXT_SESSION_TICKET = 35,
+	TLS_EXT_PRE_SHARED_KEY = 41,
+	TLS_EXT_SUPPORTED_VERSIONS = 43,
+};
+
+/* Flags for contents we could not read cleanly (framing was fine). */
+enum {
+	TLS_HF_BAD_EXT = 1 << 0,	/* an extension's body is malformed */
+	TLS_HF_DUP_EXT = 1 << 1,	/* an extension type appears twice */
+	TLS_HF_TRUNC_LIST = 1 << 2,	/* a list exceeded its cap; kept a prefix */
+	TLS_HF_BAD_SNI = 1 << 3,	/* SNI has bytes outside LDH, '_' and '.' */
+};
+
+struct tls_client_hello {
+	bool is_sslv2;			/* SSL 2.0-format CLIENT-HELLO */
+	uint16_t legacy_version;
+	uint8_t random[32];		/* SSLv2: challenge, left-padded */
+	uint8_t session_id_len;
+	uint8_t session_id[32];
+	uint16_t n_ciphers;		/* kept, <= TLS_LIST_MAX */
+	uint16_t n_ciphers_total;	/* as sent */
+	uint16_t ciphers[TLS_LIST_MAX];
+	uint16_t n_exts;
+	uint16_t exts[TLS_EXT_MAX];	/* extension types in wire order */
+	uint16_t n_groups;
+	uint16_t groups[TLS_GROUPS_MAX];
+	uint8_t n_ecpf;
+	uint8_t ecpf[16];		/* ec_point_formats */
+	uint8_t n_versions;
+	uint16_t versions[16];		/* supported_versions, in order */
+	uint8_t n_alpn;
+	uint8_t alpn_len[TLS_ALPN_MAX];
+	char alpn[TLS_ALPN_MAX][TLS_ALPN_LEN_MAX];	/* raw bytes, not terminated */
+	bool has_sni;
+	uint16_t sni_len;
+	char sni[TLS_SNI_MAX + 1];	/* raw bytes as sent, NUL-terminated copy */
+	bool has_ticket;		/* non-empty session_ticket extension */
+	bool has_psk;			/* TLS 1.3 pre_shared_key offered */
+	unsigned flags;			/* TLS_HF_* */
+};
+
+struct tls_server_hello {
+	bool is_sslv2;
+	bool is_hrr;			/* TLS 1.3 HelloRetryRequest */
+	uint16_t legacy_version;
+	uint16_t version;		/* supported_versions if present, else legacy */
+	uint8_t random[32];
+	uint8_t session_id_len;
+	uint8_t session_id[32];
+	uint16_t cipher;
+	uint8_t compression;
+	uint16_t n_exts;
+	uint16_t exts[TLS_EXT_MAX];
+	bool has_psk;			/* TLS 1.3: server accepted a PSK */
+	uint8_t alpn_len;
+	char alpn[TLS_ALPN_LEN_MAX];	/* selected ALPN protocol, raw bytes */
+	unsigned flags;
+};
+
+/* A DER view; points into the message body given to tls_hs_certificate(). */
+struct tls_der {
+	const uint8_t *p;
+	size_t len;
+};
+
+struct tls_cert_list {
+	size_t n;			/* kept, <= TLS_CERTS_MAX */
+	size_t n_total;			/* as sent */
+	struct tls_der der[TLS_CERTS_MAX];
+};
+
+/*
+ * Parse a ClientHello body (RFC 8446 s4.1.2; RFC 5246 s7.4.1.2).
+ * Returns P_OK or P_BAD; *out is cleared on entry.
+ */
+int tls_hs_client_hello(const uint8_t *p, size_t len, struct tls_client_hello *out);
+
+/* Parse a ServerHello body (RFC 8446 s4.1.3).  P_OK or P_BAD. */
+int tls_hs_server_hello(const uint8_t *p, size_t len, struct tls_server_hello *out);
+
+/*
+ * Parse a TLS 1.2-style Certificate body (RFC 5246 s7.4.2).  The views in
+ * *out point into p and live as long as p.  P_OK or P_BAD.
+ */
+int tls_hs_certificate(const uint8_t *p, size_t len, struct tls_cert_list *out);
+
+/*
+ * SSL 2.0 messages, p starting at the message type byte (the 2-byte record
+ * header already removed).  The SERVER-HELLO carries one certificate, whose
+ * view is stored in *certs (pointing into p).  P_OK or P_BAD.
+ */
+int tls_hs_sslv2_client_hello(const uint8_t *p, size_t len, struct tls_client_hello *out);
+int tls_hs_sslv2_server_hello(const uint8_t *p, size_t len, struct tls_server_hello *out,
+    struct tls_cert_list *certs);
+
+/* GREASE values (RFC 8701) are 0x?A?A with equal bytes. */
+static inline bool
+tls_is_grease(uint16_t v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+/* True for TLS 1.3 and its drafts (0x7fxx, Facebook's 0xfbxx). */
+static inline bool
+tls_version_is_13(uint16_t v)
+{
+	return v == 0x0304 || (v >> 8) == 0x7f || (v >> 8) == 0xfb;
+}
+
+#endif /* TLSENTRY_TLS_HS_H */

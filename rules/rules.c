@@ -1,0 +1,653 @@
+/*
+ * rules.c: rules file parser and the matchers for names and issuers.
+ *
+ * Distrusts: the rules file (an operator's, but a typo must be an error that
+ * names its line, never a rule that silently watches nothing) and the names
+ * being matched (wire bytes).  Owns: every block, string and index.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../parser/hashtab.h"
+#include "rules.h"
+
+#define DNS_NAME_MAX 253
+
+/* A domain pattern in one of the two indexes: exact names, ".suffix" names. */
+struct name_entry {
+	UT_hash_handle hh;
+	size_t block;		/* index of the first block naming it */
+	size_t len;
+	char key[];
+};
+
+struct rules {
+	struct rule *blocks;
+	size_t n, cap;
+	struct name_entry *exact, *suffix;
+	size_t n_domains;
+};
+
+/* Attribute names as OpenSSL spells them (OBJ_nid2sn); matched ignoring case. */
+static const char *const known_attrs[] = {
+	"CN", "O", "OU", "C", "ST", "L", "street", "DC", "emailAddress",
+	"serialNumber", "UID", "title", "SN", "GN", "initials", "postalCode",
+	"businessCategory", "jurisdictionC", "jurisdictionST", "jurisdictionL",
+	"organizationIdentifier", "dnQualifier", "pseudonym", "generationQualifier",
+	"name", "description", "postalAddress", "telephoneNumber",
+};
+
+struct parser {
+	struct rules *rs;
+	const char *file;
+	unsigned line;
+	FILE *warn;
+	char *err;
+	size_t errsz;
+	bool in_block;
+	bool has_severity;
+};
+
+static bool
+perr(struct parser *ps, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(ps->err, ps->errsz, "%s:%u: %s", ps->file, ps->line, msg);
+	return false;
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Trim [*p, *p + *n) of blanks, keeping a blank escaped by a backslash. */
+static void
+trim(const char **p, size_t *n)
+{
+	while (*n > 0 && is_space(**p)) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_space((*p)[*n - 1]) && !(*n >= 2 && (*p)[*n - 2] == '\\'))
+		(*n)--;
+}
+
+static char *
+dup_n(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s != NULL) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static bool
+host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Lowercase into out and drop one trailing dot; false if not a host name. */
+static bool
+normalise_host(const char *p, size_t n, char *out, size_t *out_len)
+{
+	size_t label = 0;
+
+	if (n > 0 && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)p[i]);
+		if (c == '.') {
+			if (label == 0)
+				return false;	/* empty label */
+			label = 0;
+		} else if (host_char(c) && ++label <= 63) {
+			;
+		} else {
+			return false;
+		}
+		out[i] = c;
+	}
+	if (label == 0)
+		return false;
+	out[n] = '\0';
+	*out_len = n;
+	return true;
+}
+
+/* --- indexes ------------------------------------------------------------ */
+
+static bool
+index_add(struct parser *ps, struct name_entry **idx, const char *key, size_t len,
+    const char *shown)
+{
+	struct name_entry *e = NULL;
+
+	HASH_FIND(hh, *idx, key, len, e);
+	if (e != NULL) {
+		if (ps->warn != NULL && e->block != ps->rs->n - 1)
+			fprintf(ps->warn, "%s:%u: warning: '%s' is already watched by [%s]; "
+			    "the first block wins\n", ps->file, ps->line, shown,
+			    ps->rs->blocks[e->block].name);
+		return true;
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (e == NULL)
+		return perr(ps, "out of memory");
+	e->block = ps->rs->n - 1;
+	e->len = len;
+	memcpy(e->key, key, len);
+	e->key[len] = '\0';
+	hashtab_oom = 0;
+	HASH_ADD_KEYPTR(hh, *idx, e->key, e->len, e);
+	if (hashtab_oom) {
+		free(e);
+		return perr(ps, "out of memory");
+	}
+	return true;
+}
+
+static void
+index_free(struct name_entry **idx)
+{
+	struct name_entry *e, *tmp;
+
+	HASH_ITER(hh, *idx, e, tmp) {
+		HASH_DEL(*idx, e);
+		free(e);
+	}
+}
+
+/* --- lines --------------------------------------------------------------- */
+
+/* "domains = a.example *.b.example ..." (blank- or comma-separated). */
+static bool
+parse_domains(struct parser *ps, const char *v, size_t n)
+{
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+	char norm[DNS_NAME_MAX + 2];
+	size_t i = 0;
+
+	while (i < n) {
+		while (i < n && (is_space(v[i]) || v[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < n && !is_space(v[i]) && v[i] != ',')
+			i++;
+		if (i == start)
+			break;
+		const char *tok = v + start;
+		size_t len = i - start, nlen;
+		bool wild = len >= 2 && tok[0] == '*' && tok[1] == '.';
+		char shown[DNS_NAME_MAX + 8];
+
+		snprintf(shown, sizeof(shown), "%.*s", (int)(len < 260 ? len : 260), tok);
+		if (!normalise_host(tok + (wild ? 2 : 0), len - (wild ? 2 : 0), norm + 1, &nlen))
+			return perr(ps, "'%s' is not a domain name or '*.domain' pattern%s", shown,
+			    memchr(tok + 1, '*', len - 1) || (tok[0] == '*' && !wild) ?
+			    " ('*' is only allowed as a leading '*.')" : "");
+		if (++ps->rs->n_domains > RULES_DOMAINS_MAX)
+			return perr(ps, "more than %d domain patterns", RULES_DOMAINS_MAX);
+		r->n_domains++;
+		if (wild) {
+			norm[0] = '.';
+			if (!index_add(ps, &ps->rs->suffix, norm, nlen + 1, shown))
+				return false;
+		} else if (!index_add(ps, &ps->rs->exact, norm + 1, nlen, shown)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+canonical_attr(const char *p, size_t n, char out[32])
+{
+	bool oid = n > 0;
+
+	for (size_t i = 0; i < sizeof(known_attrs) / sizeof(known_attrs[0]); i++) {
+		if (strlen(known_attrs[i]) == n && strncasecmp(known_attrs[i], p, n) == 0) {
+			snprintf(out, 32, "%s", known_attrs[i]);
+			return true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)		/* a dotted OID such as 2.5.4.97 */
+		if (!(isdigit((unsigned char)p[i]) || (p[i] == '.' && i > 0 && i + 1 < n)))
+			oid = false;
+	if (!oid || n >= 32 || memchr(p, '.', n) == NULL)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* Is there "ATTR =" at p (after blanks)?  Marks where constraints split. */
+static bool
+attr_follows(const char *p, size_t n)
+{
+	size_t i = 0, start;
+
+	while (i < n && is_space(p[i]))
+		i++;
+	start = i;
+	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '.'))
+		i++;
+	if (i == start)
+		return false;
+	while (i < n && is_space(p[i]))
+		i++;
+	return i < n && p[i] == '=';
+}
+
+/* One "ATTR=GLOB" term. */
+static bool
+parse_constraint(struct parser *ps, const char *p, size_t n, struct rule_constraint *c)
+{
+	size_t eq = 0;
+
+	while (eq < n && p[eq] != '=')
+		eq++;
+	const char *a = p, *g = p + eq + 1;
+	size_t an = eq, gn = eq < n ? n - eq - 1 : 0;
+
+	trim(&a, &an);
+	trim(&g, &gn);
+	if (eq == n || an == 0)
+		return perr(ps, "issuer term '%.*s' is not ATTR=VALUE", (int)(n < 200 ? n : 200), p);
+	if (!canonical_attr(a, an, c->attr))
+		return perr(ps, "unknown attribute '%.*s' in issuer (use CN, O, OU, C, ST, L, "
+		    "DC, ... or a dotted OID)", (int)(an < 60 ? an : 60), a);
+	c->glob = dup_n(g, gn);
+	c->glob_len = gn;
+	return c->glob != NULL || perr(ps, "out of memory");
+}
+
+/* "issuer = O=Apple Inc., CN=Apple Public Server*" */
+static bool
+parse_issuer(struct parser *ps, const char *v, size_t n)
+{
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+	struct rule_issuer *is;
+	size_t start = 0;
+
+	if (r->n_issuers == RULES_ISSUERS_MAX)
+		return perr(ps, "more than %d issuer lines in [%s]", RULES_ISSUERS_MAX, r->name);
+	if (n == 0)
+		return perr(ps, "empty issuer");
+	is = &r->issuers[r->n_issuers];
+	memset(is, 0, sizeof(*is));
+	is->line = ps->line;
+	r->n_issuers++;				/* counted now so rules_free sees it */
+	is->text = dup_n(v, n);
+	if (is->text == NULL)
+		return perr(ps, "out of memory");
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && v[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (i < n && !(v[i] == ',' && attr_follows(v + i + 1, n - i - 1)))
+			continue;
+		if (is->n == RULES_CONSTRAINTS_MAX)
+			return perr(ps, "more than %d terms in one issuer line",
+			    RULES_CONSTRAINTS_MAX);
+		if (!parse_constraint(ps, v + start, i - start, &is->c[is->n]))
+			return false;
+		is->n++;
+		start = i + 1;
+	}
+	return true;
+}
+
+static bool
+parse_severity(struct parser *ps, const char *v, size_t n)
+{
+	static const char *const names[] = { "low", "medium", "high", "critical" };
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+
+	if (ps->has_severity)
+		return perr(ps, "severity given twice in [%s]", r->name);
+	for (int i = 0; i < 4; i++) {
+		if (strlen(names[i]) == n && strncasecmp(names[i], v, n) == 0) {
+			r->severity = (enum rule_severity)i;
+			ps->has_severity = true;
+			return true;
+		}
+	}
+	return perr(ps, "severity '%.*s' is not low, medium, high or critical",
+	    (int)(n < 40 ? n : 40), v);
+}
+
+/* A finished block must watch something and accept something. */
+static bool
+end_block(struct parser *ps)
+{
+	struct rule *r;
+
+	if (!ps->in_block)
+		return true;
+	r = &ps->rs->blocks[ps->rs->n - 1];
+	ps->line = r->line;
+	if (r->n_domains == 0)
+		return perr(ps, "block [%s] has no 'domains' line", r->name);
+	if (r->n_issuers == 0)
+		return perr(ps, "block [%s] has no 'issuer' line", r->name);
+	return true;
+}
+
+static bool
+begin_block(struct parser *ps, const char *p, size_t n)
+{
+	struct rule *r;
+
+	trim(&p, &n);
+	if (n == 0 || n >= RULES_NAME_MAX)
+		return perr(ps, "block name must be 1 to %d characters", RULES_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)p[i]) || p[i] == '-' || p[i] == '_' || p[i] == '.'))
+			return perr(ps, "block name '%.*s' may hold only letters, digits, "
+			    "'-', '_' and '.'", (int)n, p);
+	for (size_t i = 0; i < ps->rs->n; i++)
+		if (strlen(ps->rs->blocks[i].name) == n &&
+		    memcmp(ps->rs->blocks[i].name, p, n) == 0)
+			return perr(ps, "block [%.*s] defined twice (first at line %u)", (int)n, p,
+			    ps->rs->blocks[i].line);
+	if (ps->rs->n == RULES_MAX)
+		return perr(ps, "more than %d blocks", RULES_MAX);
+	if (ps->rs->n == ps->rs->cap) {
+		size_t cap = ps->rs->cap ? ps->rs->cap * 2 : 16;
+		struct rule *nb = realloc(ps->rs->blocks, cap * sizeof(*nb));
+		if (nb == NULL)
+			return perr(ps, "out of memory");
+		ps->rs->blocks = nb;
+		ps->rs->cap = cap;
+	}
+	r = &ps->rs->blocks[ps->rs->n++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->name, p, n);
+	r->line = ps->line;
+	r->severity = SEV_HIGH;
+	r->issuers = calloc(RULES_ISSUERS_MAX, sizeof(*r->issuers));
+	if (r->issuers == NULL)
+		return perr(ps, "out of memory");
+	ps->in_block = true;
+	ps->has_severity = false;
+	return true;
+}
+
+/* Length of the line without its comment: '#' at the start or after a blank. */
+static size_t
+strip_comment(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (p[i] == '#' && (i == 0 || is_space(p[i - 1])))
+			return i;
+	}
+	return n;
+}
+
+static bool
+parse_line(struct parser *ps, const char *p, size_t n)
+{
+	size_t eq;
+
+	if (memchr(p, '\0', n) != NULL)
+		return perr(ps, "NUL byte in line (is this a text file?)");
+	n = strip_comment(p, n);
+	trim(&p, &n);
+	if (n == 0)
+		return true;
+	if (p[0] == '[') {
+		if (p[n - 1] != ']')
+			return perr(ps, "block header must look like [name]");
+		return end_block(ps) && begin_block(ps, p + 1, n - 2);
+	}
+	for (eq = 0; eq < n && p[eq] != '='; eq++)
+		;
+	if (eq == n)
+		return perr(ps, "expected '[name]' or 'key = value', got '%.*s'",
+		    (int)(n < 60 ? n : 60), p);
+	const char *k = p, *v = p + eq + 1;
+	size_t kn = eq, vn = n - eq - 1;
+	trim(&k, &kn);
+	trim(&v, &vn);
+	if (!ps->in_block)
+		return perr(ps, "'%.*s' outside a [block]", (int)(kn < 40 ? kn : 40), k);
+	if (kn == 7 && strncasecmp(k, "domains", 7) == 0)
+		return parse_domains(ps, v, vn);
+	if (kn == 6 && strncasecmp(k, "issuer", 6) == 0)
+		return parse_issuer(ps, v, vn);
+	if (kn == 8 && strncasecmp(k, "severity", 8) == 0)
+		return parse_severity(ps, v, vn);
+	return perr(ps, "unknown key '%.*s' (expected domains, issuer or severity)",
+	    (int)(kn < 40 ? kn : 40), k);
+}
+
+struct rules *
+rules_parse(const char *text, size_t len, const char *name, FILE *warn, char *err,
+    size_t errsz)
+{
+	struct parser ps = { .file = name, .warn = warn, .err = err, .errsz = errsz };
+	size_t off = 0;
+
+	ps.rs = calloc(1, sizeof(*ps.rs));
+	if (ps.rs == NULL) {
+		snprintf(err, errsz, "%s: out of memory", name);
+		return NULL;
+	}
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+		ps.line++;
+		if (!parse_line(&ps, text + off, n))
+			goto fail;
+		off += n + (nl ? 1 : 0);
+	}
+	ps.line++;
+	if (!end_block(&ps))
+		goto fail;
+	if (ps.rs->n == 0) {
+		snprintf(err, errsz, "%s: no [block] in the file: nothing would be watched", name);
+		goto fail;
+	}
+	return ps.rs;
+fail:
+	rules_free(ps.rs);
+	return NULL;
+}
+
+struct rules *
+rules_load(const char *path, FILE *warn, char *err, size_t errsz)
+{
+	struct rules *rs = NULL;
+	char *buf = NULL;
+	struct stat sb;
+	size_t got;
+	FILE *fp = fopen(path, "rb");
+
+	if (fp == NULL) {
+		snprintf(err, errsz, "%s: cannot open rules: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errsz, "%s: rules must be a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > RULES_FILE_MAX) {
+		snprintf(err, errsz, "%s: rules file larger than %u bytes", path, RULES_FILE_MAX);
+		goto out;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (buf == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		goto out;
+	}
+	got = fread(buf, 1, (size_t)sb.st_size, fp);
+	if (ferror(fp)) {
+		snprintf(err, errsz, "%s: cannot read rules: %s", path, strerror(errno));
+		goto out;
+	}
+	rs = rules_parse(buf, got, path, warn, err, errsz);
+out:
+	free(buf);
+	fclose(fp);
+	return rs;
+}
+
+void
+rules_free(struct rules *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->blocks[i];
+		for (size_t j = 0; j < r->n_issuers; j++) {
+			for (unsigned k = 0; k < r->issuers[j].n; k++)
+				free(r->issuers[j].c[k].glob);
+			free(r->issuers[j].text);
+		}
+		free(r->issuers);
+	}
+	free(rs->blocks);
+	index_free(&rs->exact);
+	index_free(&rs->suffix);
+	free(rs);
+}
+
+size_t
+rules_count(const struct rules *rs)
+{
+	return rs ? rs->n : 0;
+}
+
+const struct rule *
+rules_get(const struct rules *rs, size_t i)
+{
+	return rs && i < rs->n ? &rs->blocks[i] : NULL;
+}
+
+/* --- matching ------------------------------------------------------------ */
+
+const struct rule *
+rules_match(const struct rules *rs, const char *name, size_t len)
+{
+	char norm[DNS_NAME_MAX + 1];
+	struct name_entry *e = NULL;
+	size_t n, best = SIZE_MAX;
+
+	if (rs == NULL || !normalise_host(name, len, norm, &n))
+		return NULL;
+	HASH_FIND(hh, rs->exact, norm, n, e);
+	if (e != NULL)
+		best = e->block;
+	for (size_t i = 0; i < n; i++) {	/* ".b.example", ".example" ... */
+		if (norm[i] != '.')
+			continue;
+		HASH_FIND(hh, rs->suffix, norm + i, n - i, e);
+		if (e != NULL && e->block < best)
+			best = e->block;
+	}
+	return best == SIZE_MAX ? NULL : &rs->blocks[best];
+}
+
+bool
+rules_glob(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star_p = ++pi;		/* remember where to retry from */
+			star_s = si;
+			continue;
+		}
+		if (pi < pn) {
+			bool esc = p[pi] == '\\' && pi + 1 < pn;
+			char lit = esc ? p[pi + 1] : p[pi];
+			if ((p[pi] == '?' && !esc) || lit == s[si]) {
+				pi += esc ? 2 : 1;
+				si++;
+				continue;
+			}
+		}
+		if (star_p == SIZE_MAX)
+			return false;
+		pi = star_p;			/* let the last '*' swallow one more byte */
+		si = ++star_s;
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+static bool
+constraint_ok(const struct rule_constraint *c, const struct cert_attr *attrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(attrs[i].name, c->attr) == 0 &&
+		    rules_glob(c->glob, c->glob_len, attrs[i].value.p, attrs[i].value.len))
+			return true;
+	return false;
+}
+
+bool
+rules_issuer_ok(const struct rule *r, const struct cert_attr *attrs, size_t n_attrs,
+    const struct rule_issuer **which)
+{
+	for (size_t i = 0; i < r->n_issuers; i++) {
+		const struct rule_issuer *is = &r->issuers[i];
+		unsigned k;
+		for (k = 0; k < is->n && constraint_ok(&is->c[k], attrs, n_attrs); k++)
+			;
+		if (k == is->n) {
+			if (which != NULL)
+				*which = is;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+rules_severity_str(enum rule_severity s)
+{
+	switch (s) {
+	case SEV_LOW:		return "low";
+	case SEV_MEDIUM:	return "medium";
+	case SEV_HIGH:		return "high";
+	case SEV_CRITICAL:	return "critical";
+	}
+	return "high";
+}
+
+int
+rules_severity_score(enum rule_severity s)
+{
+	switch (s) {
+	case SEV_LOW:		return 21;
+	case SEV_MEDIUM:	return 47;
+	case SEV_HIGH:		return 73;
+	case SEV_CRITICAL:	return 99;
+	}
+	return 73;
+}
