@@ -15,6 +15,7 @@ CC      ?= cc
 # Debian packages the build and the tests need (installed by 'make deps').
 BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev
 TEST_PKGS  = python3 openssl
+FUZZ_PKGS  = clang libclang-rt-14-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto 2>/dev/null || echo -lpcap -lcrypto)
@@ -36,6 +37,7 @@ LIB_SRCS = engine.c \
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAYS  = $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
 .PHONY: all deps run test check fuzz install clean
@@ -59,10 +61,15 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libtlsentry.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
 
+# The fuzz targets with a plain main(), to replay saved inputs in make test.
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libtlsentry.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
 # Install the Debian packages that are missing (apt-get, as root); only
 # when something is missing, so a prepared machine stays offline.
 deps:
-	@missing=""; for p in $(BUILD_PKGS) $(TEST_PKGS); do \
+	@missing=""; for p in $(BUILD_PKGS) $(TEST_PKGS) $(EXTRA_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -82,7 +89,7 @@ run: deps
 	@rm -f $(BUILD)/run.jsonl.tmp
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS)
 	@tests/run-tests.sh $(BUILD) ./tlsentry
 
 # Everything again, built with sanitizers into build/check.
@@ -90,12 +97,13 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  CFLAGS="-O1 -g" build/check/tlsentry \
-	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS))
+	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS))
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  tests/run-tests.sh build/check build/check/tlsentry
 
 FUZZ_SECONDS ?= 60
 fuzz:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(FUZZ_PKGS)"
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz CFLAGS="-O1 -g" \
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" $(patsubst $(BUILD)/%,build/fuzz/%,$(FUZZERS))
 	@tests/fuzz/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)

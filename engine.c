@@ -32,7 +32,7 @@ struct session {
 	int client_dir;			/* -1 until a SYN or a hello tells */
 	bool client_from_tls;		/* client_dir came from a TLS message */
 	bool roles_inferred;
-	bool tls_seen;
+	bool tls_seen;			/* a handshake message was read: report it */
 	int64_t ts_us;			/* first handshake message */
 	struct tls_client_hello *ch;	/* last ClientHello */
 	unsigned n_ch;
@@ -43,6 +43,7 @@ struct session {
 	bool cert_seen;
 	bool client_cert;
 	int problem[2];			/* first give-up reason per direction, or -1 */
+	const char *cut_short;		/* the flow ended before the handshake did */
 	const char *anomalies[EV_ANOMALIES_MAX];
 	unsigned n_anomalies;
 };
@@ -362,8 +363,6 @@ on_bytes(void *ctx, const uint8_t *p, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (tls_stream_is_tls(ts))
-		first_seen(s, s->f);
 	return !tls_stream_stopped(ts);
 }
 
@@ -478,6 +477,8 @@ emit(struct session *s)
 		hs.incomplete = incomplete_str(1, s->problem[srv]);
 	else if (s->problem[c] >= 0 && s->ch == NULL)
 		hs.incomplete = incomplete_str(0, s->problem[c]);
+	else if (s->cut_short != NULL && !s->cert_seen && !tls13 && !hs.resumed)
+		hs.incomplete = s->cut_short;
 	memcpy(hs.anomalies, s->anomalies, sizeof(hs.anomalies));
 	hs.n_anomalies = s->n_anomalies;
 	judge(s, &hs);
@@ -503,7 +504,7 @@ account(struct session *s)
 	struct engine *e = s->e;
 	int why = s->problem[0] >= 0 ? s->problem[0] : s->problem[1];
 
-	if (!s->tls_seen) {
+	if (!s->tls_seen && !tls_stream_is_tls(&s->tls[0]) && !tls_stream_is_tls(&s->tls[1])) {
 		e->st.n_non_tls++;
 		return;
 	}
@@ -549,18 +550,29 @@ session_complete(const struct session *s)
 static void
 on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 {
-	struct engine *e = ctx;
 	struct session *s = f->app;
 
 	if (s == NULL)
 		return;
 	for (int d = 0; d < 2; d++)		/* what lies beyond a hole still counts */
 		reasm_flush(&f->rs[d], on_bytes, &s->ctx[d]);
-	if (why == FLOW_END_EVICTED && s->tls_seen && !session_complete(s)) {
-		give_up(s, s->client_dir >= 0 ? !s->client_dir : 1, GIVEUP_EVICTED);
-		give_up(s, s->client_dir >= 0 ? s->client_dir : 0, GIVEUP_EVICTED);
+	if (s->tls_seen && !session_complete(s)) {
+		switch (why) {
+		case FLOW_END_EVICTED:
+			give_up(s, s->client_dir >= 0 ? !s->client_dir : 1, GIVEUP_EVICTED);
+			give_up(s, s->client_dir >= 0 ? s->client_dir : 0, GIVEUP_EVICTED);
+			break;
+		case FLOW_END_EOF:
+			s->cut_short = "capture ended before the handshake did";
+			break;
+		case FLOW_END_IDLE:
+			s->cut_short = "flow went idle before the handshake ended";
+			break;
+		default:			/* FIN, RST: the peers ended it */
+			break;
+		}
 	}
-	(void)e;
+	(void)ctx;
 	session_end(s);
 }
 

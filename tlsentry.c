@@ -129,8 +129,10 @@ parse_args(int argc, char **argv, struct opts *o)
 			    OPENSSL_VERSION_TEXT);
 			exit(EXIT_OK);
 		case ':':
-			usage_error("option %s needs an argument", argv[optind - 1]);
+			usage_error("option -%c needs an argument", optopt);
 		default:
+			if (optopt != 0)
+				usage_error("unknown option '-%c'", optopt);
 			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}

@@ -162,9 +162,10 @@ grow_window(struct reasm *r, size_t need)
 
 /*
  * Keep bytes [off, off + len) of the window, where no earlier copy exists
- * (first copy wins), and merge the range into the sorted list.
+ * (first copy wins), and merge the range into the sorted list.  False when
+ * the segment had to be dropped (too fragmented, or no memory).
  */
-static void
+static bool
 store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 {
 	uint32_t a = off, b = off + len, cur = a;
@@ -177,10 +178,10 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 		;
 	if (i == j && n == REASM_SEGS_MAX) {
 		r->st->n_over_window++;		/* too fragmented: keep what we have */
-		return;
+		return false;
 	}
 	if (!grow_window(r, b))
-		return;
+		return false;
 	r->st->n_ooo_segs++;
 	for (unsigned k = i; k < j && cur < b; k++) {
 		uint32_t rs = r->ranges[k].off, re = rs + r->ranges[k].len;
@@ -198,7 +199,7 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 		r->ranges[i].off = a;
 		r->ranges[i].len = len;
 		r->n_ranges++;
-		return;
+		return true;
 	}
 	uint32_t lo = a < r->ranges[i].off ? a : r->ranges[i].off;
 	uint32_t hi = r->ranges[j - 1].off + r->ranges[j - 1].len;
@@ -207,6 +208,7 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 	r->ranges[i].len = hi - lo;
 	memmove(&r->ranges[i + 1], &r->ranges[j], (n - j) * sizeof(r->ranges[0]));
 	r->n_ranges = (uint8_t)(n - (j - i - 1));
+	return true;
 }
 
 void
@@ -217,8 +219,6 @@ reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
 
 	if (r->done || len == 0)
 		return;
-	if (len > r->win_max)
-		len = r->win_max;		/* no real segment is this large */
 	if (!r->has_seq) {
 		r->next_seq = seq;
 		r->has_seq = true;
@@ -228,11 +228,8 @@ reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
 		/* nothing seen yet and the data does not fit the SYN: trust the data */
 		r->st->n_resync++;
 		r->next_seq = seq;
-		diff = 0;
 	}
-	for (;;) {
-		if (r->done)
-			return;
+	while (len > 0 && !r->done) {
 		diff = SEQ_DIFF(seq, r->next_seq);
 		if (diff < 0) {			/* starts before next_seq: old bytes */
 			if ((uint64_t)-diff >= len) {
@@ -249,16 +246,33 @@ reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
 			deliver(r, p, len, sink, ctx);
 			return;
 		}
-		if ((uint64_t)diff + len <= r->win_max)
-			break;
-		/* no room ahead of the hole: the hole is not coming */
-		if (r->n_ranges > 0)
-			skip_hole(r, r->ranges[0].off, sink, ctx);
-		else
-			skip_hole(r, (uint32_t)diff, sink, ctx);
+		if ((uint64_t)diff + len <= r->win_max) {
+			if (store(r, (uint32_t)diff, p, (uint32_t)len))
+				drain(r, sink, ctx);
+			return;
+		}
+		if (diff > 0) {
+			/*
+			 * No room ahead of the hole, so the hole is not coming: give
+			 * up the bytes before this segment, up to the first buffered
+			 * range, and try again.
+			 */
+			uint32_t hole = (uint32_t)diff;
+			if (r->n_ranges > 0 && r->ranges[0].off < hole)
+				hole = r->ranges[0].off;
+			skip_hole(r, hole, sink, ctx);
+			continue;
+		}
+		/* starts at next_seq but overlaps buffered data past the window:
+		 * keep what fits (merging with what is buffered), deliver, go on */
+		size_t fit = r->win_max;
+		if (!store(r, 0, p, (uint32_t)fit))
+			return;
+		drain(r, sink, ctx);
+		p += fit;
+		len -= fit;
+		seq += (uint32_t)fit;
 	}
-	store(r, (uint32_t)diff, p, (uint32_t)len);
-	drain(r, sink, ctx);
 }
 
 void

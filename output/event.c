@@ -42,6 +42,8 @@ sb_str(struct sb *s, const char *str)
 	sb_add(s, str, strlen(str));
 }
 
+static void sb_fmt(struct sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 sb_fmt(struct sb *s, const char *fmt, ...)
 {
@@ -314,6 +316,18 @@ put_version_code(struct json_w *w, const char *key, uint16_t v)
 	json_cstr(w, key, hex);
 }
 
+/* A list of wire values (extension types, groups) as numbers, in order. */
+static void
+put_u16_list(struct json_w *w, const char *key, const uint16_t *v, size_t n)
+{
+	if (n == 0)
+		return;
+	json_arr_begin(w, key);
+	for (size_t i = 0; i < n; i++)
+		json_u64(w, NULL, v[i]);
+	json_arr_end(w);
+}
+
 /* Fields of our own: the chain, what we could see, and why not. */
 static void
 put_tlsentry(struct json_w *w, const struct ev_handshake *hs, bool is_alert)
@@ -380,8 +394,21 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, bool is_alert)
 				json_str(w, NULL, hs->ch->alpn[i], hs->ch->alpn_len[i]);
 			json_arr_end(w);
 		}
+		put_u16_list(w, "extensions", hs->ch->exts, hs->ch->n_exts);
+		put_u16_list(w, "supported_groups", hs->ch->groups, hs->ch->n_groups);
+		if (hs->ch->n_ecpf > 0) {
+			json_arr_begin(w, "ec_point_formats");
+			for (unsigned i = 0; i < hs->ch->n_ecpf; i++)
+				json_u64(w, NULL, hs->ch->ecpf[i]);
+			json_arr_end(w);
+		}
 		if (hs->ch->is_sslv2)
 			json_bool(w, "sslv2_hello", true);
+		json_obj_end(w);
+	}
+	if (hs->sh != NULL && hs->sh->n_exts > 0) {
+		json_obj_begin(w, "server");
+		put_u16_list(w, "extensions", hs->sh->exts, hs->sh->n_exts);
 		json_obj_end(w);
 	}
 	json_u64(w, "client_hellos", hs->n_client_hellos);
@@ -430,7 +457,10 @@ sb_server_name(struct sb *s, const struct ev_handshake *hs)
 		return;
 	}
 	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
-	sb_fmt(s, hs->family == 6 ? "[%s]:%u" : "%s:%u", ip, hs->server_port);
+	if (hs->family == 6)
+		sb_fmt(s, "[%s]:%u", ip, hs->server_port);
+	else
+		sb_fmt(s, "%s:%u", ip, hs->server_port);
 }
 
 static void

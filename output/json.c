@@ -254,8 +254,9 @@ json_bool(struct json_w *w, const char *key, bool v)
 const char *
 json_done(struct json_w *w, size_t *len)
 {
-	if (w->failed || w->depth != 0 || w->buf == NULL)
+	if (w->failed || w->depth != 0 || w->buf == NULL || !reserve(w, 1))
 		return NULL;
+	w->buf[w->len] = '\0';		/* not counted: callers may use it as a C string */
 	*len = w->len;
 	return w->buf;
 }

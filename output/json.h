@@ -43,7 +43,7 @@ void json_u64(struct json_w *w, const char *key, uint64_t v);
 void json_i64(struct json_w *w, const char *key, int64_t v);
 void json_bool(struct json_w *w, const char *key, bool v);
 
-/* The finished document (no newline), or NULL when it failed. */
+/* The finished document, NUL-terminated, no newline; NULL when it failed. */
 const char *json_done(struct json_w *w, size_t *len);
 
 #endif /* TLSENTRY_JSON_H */

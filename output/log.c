@@ -4,6 +4,8 @@
 
 #include "log.h"
 
+static void vlog(const char *kind, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(const char *kind, const char *fmt, va_list ap)
 {

@@ -52,6 +52,8 @@ struct parser {
 	bool has_severity;
 };
 
+static bool perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static bool
 perr(struct parser *ps, const char *fmt, ...)
 {
@@ -339,16 +341,19 @@ static bool
 end_block(struct parser *ps)
 {
 	struct rule *r;
+	unsigned here = ps->line;
+	bool ok = true;
 
 	if (!ps->in_block)
 		return true;
 	r = &ps->rs->blocks[ps->rs->n - 1];
-	ps->line = r->line;
+	ps->line = r->line;			/* the error belongs to the block's header */
 	if (r->n_domains == 0)
-		return perr(ps, "block [%s] has no 'domains' line", r->name);
-	if (r->n_issuers == 0)
-		return perr(ps, "block [%s] has no 'issuer' line", r->name);
-	return true;
+		ok = perr(ps, "block [%s] has no 'domains' line", r->name);
+	else if (r->n_issuers == 0)
+		ok = perr(ps, "block [%s] has no 'issuer' line", r->name);
+	ps->line = here;
+	return ok;
 }
 
 static bool

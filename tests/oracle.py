@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""oracle.py: tlsentry against an independent oracle.
+
+  oracle.py --bin ./tlsentry --corpus ../shared/corpus
+      Runs tlsentry on every capture in CORPUS/pcap and compares its handshake
+      events with the tshark oracle in CORPUS/expected (see its README):
+      per server certificate row, the SNI, negotiated version, chain length,
+      leaf SHA-256, leaf issuer and subject; per ClientHello row, the SNI.
+      Prints the agreement per file and in total.  Checks: every capture
+      runs cleanly; no row is misread (an event for the same connection with
+      other values); rows the oracle is known to miss (tests/corpus-known.tsv,
+      from the corpus README) are reported right; per-file agreement is not
+      below tests/corpus.ratchet (which may only go up); overall certificate
+      agreement is at least 90 %.
+
+  oracle.py --bin ./tlsentry --truth T.tsv --pcap P.pcap [--rules R]
+      The same comparison against a ground-truth file made with openssl when
+      the capture was made (samples/*.truth.tsv).
+
+Ends with "tests/oracle.py: N passed, N failed".
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {what}")
+    return ok
+
+
+def run_tlsentry(binary, pcap, rules=None, timeout=120):
+    cmd = [binary, "-q", "-r", pcap] + (["-R", rules] if rules else [])
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout} s", []
+    events = []
+    for line in p.stdout.decode("utf-8", "strict").splitlines():
+        events.append(json.loads(line))
+    return p.returncode, p.stderr.decode("utf-8", "replace"), events
+
+
+def read_tsv(path):
+    """Rows as dicts keyed by the header (its leading '#' dropped)."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    if not lines:
+        return []
+    header = lines[0].lstrip("#").split("\t")
+    return [dict(zip(header, l.split("\t"))) for l in lines[1:] if l and not l.startswith("#")]
+
+
+def conn_key(d):
+    return (d["client_ip"], str(d["client_port"]), d["server_ip"], str(d["server_port"]))
+
+
+def event_rows(events):
+    """What tlsentry reported, in the oracle's vocabulary, per connection."""
+    certs, hellos = {}, collections.Counter()
+    for e in events:
+        if e["event"]["kind"] != "event":
+            continue
+        key = (e["source"]["ip"], str(e["source"]["port"]),
+               e["destination"]["ip"], str(e["destination"]["port"]))
+        t, x = e["tls"], e["tlsentry"]
+        sni = t.get("client", {}).get("server_name", "-")
+        for _ in range(x.get("client_hellos", 0)):
+            hellos[key + (sni,)] += 1
+        if "server" in t:
+            s = t["server"]
+            certs[key] = {
+                "sni": sni,
+                "tls_version_negotiated": x.get("version_code", "-"),
+                "version": x.get("version_code", "-"),
+                "chain_length": str(x.get("chain_length", "-")),
+                "leaf_sha256": s["hash"]["sha256"].lower(),
+                "leaf_issuer": s.get("issuer") or "-",
+                "leaf_subject": s.get("subject") or "-",
+            }
+    return certs, hellos
+
+
+def compare_certs(rows, got, label):
+    """(matched, misread) for expected certificate rows."""
+    matched = misread = 0
+    for r in rows:
+        g = got.get(conn_key(r))
+        if g is None:
+            print(f"  {label}: missed {conn_key(r)} sni={r['sni']}")
+            continue
+        diffs = [f"{k}: got {g[k]!r}, expected {r[k]!r}" for k in r
+                 if k in g and k not in ("client_ip", "client_port", "server_ip", "server_port")
+                 and g[k] != r[k]]
+        if diffs:
+            misread += 1
+            print(f"  {label}: MISREAD {conn_key(r)}: " + "; ".join(diffs))
+        else:
+            matched += 1
+    return matched, misread
+
+
+def corpus(args):
+    pcaps = os.path.join(args.corpus, "pcap")
+    if not os.path.isdir(pcaps):
+        print(f"corpus: {args.corpus} not found; skipped (it sits beside the checkout on CI)")
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    ratchet = {}
+    with open(os.path.join(here, "corpus.ratchet")) as f:
+        for l in f:
+            if l.strip() and not l.startswith("#"):
+                name, c, h = l.split()
+                ratchet[name] = (int(c), int(h))
+    known = collections.defaultdict(list)
+    for r in read_tsv(os.path.join(here, "corpus-known.tsv")):
+        known[r["file"]].append(r)
+
+    tot_c = tot_cm = tot_h = tot_hm = 0
+    for fname in sorted(os.listdir(pcaps)):
+        name = fname.rsplit(".", 1)[0]
+        rc, err, events = run_tlsentry(args.bin, os.path.join(pcaps, fname))
+        if not check(rc == 0, f"{fname}: exit status {rc}: {err.strip()[:300]}"):
+            continue
+        got_c, got_h = event_rows(events)
+        exp_dir = os.path.join(args.corpus, "expected")
+        rows = read_tsv(os.path.join(exp_dir, name + ".tsv"))
+        matched, misread = compare_certs(rows, got_c, name)
+        check(misread == 0, f"{name}: {misread} certificate rows misread")
+        exp_h = collections.Counter(conn_key(r) + (r["sni"],)
+                                    for r in read_tsv(os.path.join(exp_dir, name + ".hello.tsv")))
+        hm = sum((exp_h & got_h).values())
+        for k in exp_h - got_h:
+            print(f"  {name}: ClientHello not reported: {k}")
+        for r in known.get(name, []):
+            k_matched, k_misread = compare_certs([r], got_c, name + " (oracle misses it)")
+            check(k_matched == 1, f"{name}: known row {conn_key(r)} not reported right")
+        print(f"{name}: certificates {matched}/{len(rows)}, hellos {hm}/{sum(exp_h.values())}")
+        if name in ratchet:
+            c_min, h_min = ratchet[name]
+            check(matched >= c_min, f"{name}: {matched} certificate rows, ratchet says {c_min}")
+            check(hm >= h_min, f"{name}: {hm} hello rows, ratchet says {h_min}")
+        tot_c += len(rows); tot_cm += matched
+        tot_h += sum(exp_h.values()); tot_hm += hm
+    pct = 100.0 * tot_cm / tot_c if tot_c else 100.0
+    print(f"corpus total: certificates {tot_cm}/{tot_c} ({pct:.1f} %), "
+          f"hellos {tot_hm}/{tot_h} ({100.0 * tot_hm / max(tot_h, 1):.1f} %)")
+    check(pct >= 90.0, f"certificate agreement {pct:.1f} % is below 90 %")
+
+
+def truth(args):
+    rows = read_tsv(args.truth)
+    rc, err, events = run_tlsentry(args.bin, args.pcap, args.rules)
+    check(rc == 0, f"{args.pcap}: exit status {rc}: {err.strip()[:300]}")
+    got_c, got_h = event_rows(events)
+    with_cert = [r for r in rows if r["leaf_sha256"] != "-"]
+    matched, misread = compare_certs(with_cert, got_c, os.path.basename(args.pcap))
+    check(matched == len(with_cert), f"{args.truth}: {matched}/{len(with_cert)} certificate rows")
+    for r in rows:                      # every connection has its hello, and TLS 1.3 hides the chain
+        k = conn_key(r)
+        check(got_h.get(k + (r["sni"],), 0) == 1, f"{k}: one ClientHello with SNI {r['sni']}")
+        if r["leaf_sha256"] == "-":
+            e = [e for e in events if e["event"]["kind"] == "event" and
+                 (e["source"]["ip"], str(e["source"]["port"])) == k[:2]]
+            check(len(e) == 1 and e[0]["tlsentry"]["certificate_visible"] is False
+                  and e[0]["tlsentry"]["version_code"] == r["version"],
+                  f"{k}: TLS 1.3 handshake reported with certificate_visible false")
+    print(f"{os.path.basename(args.truth)}: certificates {matched}/{len(with_cert)}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="./tlsentry")
+    ap.add_argument("--corpus")
+    ap.add_argument("--truth")
+    ap.add_argument("--pcap")
+    ap.add_argument("--rules")
+    args = ap.parse_args()
+    if args.corpus:
+        corpus(args)
+    if args.truth:
+        truth(args)
+    print(f"tests/oracle.py: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
