@@ -302,8 +302,20 @@ tls_hs_server_hello(const uint8_t *p, size_t len, struct tls_server_hello *out)
 	struct rd r = rd_init(p, len), sid;
 
 	memset(out, 0, sizeof(*out));
-	if (!rd_u16(&r, &out->legacy_version) || !rd_bytes(&r, out->random, 32) ||
-	    !rd_vec8(&r, &sid) || rd_left(&sid) > 32 ||
+	if (!rd_u16(&r, &out->legacy_version) || !rd_bytes(&r, out->random, 32))
+		return P_BAD;
+	if (out->legacy_version >= 0x7f00 && out->legacy_version <= 0x7f15) {
+		/*
+		 * TLS 1.3 drafts up to -21 (draft-ietf-tls-tls13-21 s4.1.3):
+		 *   ProtocolVersion version; Random random; CipherSuite cipher_suite;
+		 *   Extension extensions<0..2^16-1>;
+		 */
+		if (!rd_u16(&r, &out->cipher))
+			return P_BAD;
+		out->version = out->legacy_version;
+		return walk_extensions(&r, server_ext_cb, out);
+	}
+	if (!rd_vec8(&r, &sid) || rd_left(&sid) > 32 ||
 	    !rd_u16(&r, &out->cipher) || !rd_u8(&r, &out->compression))
 		return P_BAD;
 	out->session_id_len = (uint8_t)rd_left(&sid);

@@ -168,6 +168,17 @@ sslv2_header_ok(const uint8_t h[5], size_t *len)
 	return false;
 }
 
+/* Any SSL 2.0 record: the 2-byte header form has the top bit set. */
+static bool
+sslv2_record(const uint8_t h[5])
+{
+	struct rd r = rd_init(h, 5);
+	uint8_t b0;
+
+	(void)rd_u8(&r, &b0);
+	return (b0 & 0x80) != 0;
+}
+
 /*
  * Does b[0..SCAN_WIN) look like the start of a handshake record carrying a
  * ClientHello, ServerHello or Certificate?  Used only to find TLS after a
@@ -289,11 +300,12 @@ start(struct tls_stream *s, struct rd *in, struct tls_msg *msg, int *st)
 		process(s, &replay, msg, st);	/* header only: no message */
 		return;
 	}
-	if (sslv2_header_ok(s->hdr, &rec_len)) {
-		if (s->sslv2_seen) {		/* e.g. CLIENT-MASTER-KEY: encrypted next */
-			tls_stream_stop(s, TLS_STOP_SSLV2);
-			return;
-		}
+	if (s->sslv2_seen && sslv2_record(h)) {
+		/* SSL 2.0 after its hello (CLIENT-MASTER-KEY...): encrypted from here */
+		tls_stream_stop(s, TLS_STOP_SSLV2);
+		return;
+	}
+	if (sslv2_header_ok(h, &rec_len)) {
 		s->hdr_len = 0;
 		s->msg_sslv2 = true;
 		s->msg_len = (uint32_t)rec_len;

@@ -600,6 +600,7 @@ test_reasm_segment_longer_than_window(void)
 	T_CHECK(R.out[10] == 'B' && R.out[19] == 'B');	/* the first copy won */
 	T_CHECK(R.out[20] == 'S' && R.out[149] == 'S');
 	T_EQ_U(Q.next_seq, 1150);
+	reasm_free(&Q);
 }
 
 static void

@@ -224,6 +224,29 @@ test_tls_hs_server_hello_hrr(void)
 	T_CHECK(sh.is_hrr);
 }
 
+/* TLS 1.3 drafts up to -21: no session id, no compression, version in place. */
+static void
+test_tls_hs_server_hello_tls13_draft18(void)
+{
+	struct tls_server_hello sh;
+
+	t.n = 0;
+	tb_u16(&t, 0x7f12);			/* version: TLS 1.3 draft 18 */
+	tb_fill(&t, 0x3e, 32);			/* random */
+	tb_u16(&t, 0x1301);			/* TLS_AES_128_GCM_SHA256 */
+	tb_open(&t, 2);				/* extensions */
+	tb_u16(&t, 40);				/* key_share (draft number) */
+	tb_open(&t, 2); tb_u16(&t, 29); tb_open(&t, 2); tb_fill(&t, 0xae, 32); tb_close(&t);
+	tb_close(&t);
+	tb_close(&t);
+	T_EQ_I(tls_hs_server_hello(t.b, t.n, &sh), P_OK);
+	T_EQ_U(sh.version, 0x7f12);
+	T_EQ_U(sh.cipher, 0x1301);
+	T_EQ_U(sh.n_exts, 1);
+	T_CHECK(tls_version_is_13(sh.version));
+	check_prefixes(sh_parse, &sh, 2 + 32 + 2);	/* extensions optional */
+}
+
 static void
 test_tls_hs_certificate_list(void)
 {
@@ -327,6 +350,7 @@ main(void)
 	T_RUN(test_tls_hs_client_hello_hostile_sni);
 	T_RUN(test_tls_hs_server_hello_tls12_and_13);
 	T_RUN(test_tls_hs_server_hello_hrr);
+	T_RUN(test_tls_hs_server_hello_tls13_draft18);
 	T_RUN(test_tls_hs_certificate_list);
 	T_RUN(test_tls_hs_certificate_over_cap);
 	T_RUN(test_tls_hs_sslv2_client_hello);

@@ -396,6 +396,29 @@ test_tls_record_sslv2_hello_then_tls(void)
 	T_EQ_U(ch.n_ciphers, 2);
 }
 
+/* A real SSL 2.0 client: CLIENT-HELLO, then CLIENT-MASTER-KEY: a stop, not an error. */
+static void
+test_tls_record_sslv2_session(void)
+{
+	static struct transcript tr;
+
+	t.n = 0;
+	tb_u16(&t, 0x8000 | 28);		/* CLIENT-HELLO, 28 bytes */
+	tb_u8(&t, 1);
+	tb_u16(&t, 0x0002);			/* SSL 2.0 */
+	tb_u16(&t, 3); tb_u16(&t, 0); tb_u16(&t, 16);
+	tb_u8(&t, 0x01); tb_u16(&t, 0x0080);	/* SSL2_RC4_128_WITH_MD5 */
+	tb_fill(&t, 0xab, 16);
+	tb_u16(&t, 0x8000 | 10);		/* CLIENT-MASTER-KEY: encrypted key follows */
+	tb_u8(&t, 2);
+	tb_fill(&t, 0x77, 9);
+	run(t.b, t.n, whole_cut, &tr, NULL);
+	T_EQ_I(tr.n_msgs, 1);
+	T_EQ_I(tr.stop, TLS_STOP_SSLV2);
+	T_EQ_I(tr.err, P_OK);
+	check_splits(&tr, NULL);
+}
+
 /* Random bytes never crash the stream, however they are cut. */
 static void
 test_tls_record_garbage(void)
@@ -431,6 +454,7 @@ main(void)
 	T_RUN(test_tls_record_message_over_cap);
 	T_RUN(test_tls_record_memcap);
 	T_RUN(test_tls_record_sslv2_hello_then_tls);
+	T_RUN(test_tls_record_sslv2_session);
 	T_RUN(test_tls_record_garbage);
 	T_SUMMARY();
 }
