@@ -31,7 +31,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
 LIB_SRCS = engine.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
-           parser/tls_record.c \
+           parser/tls_record.c parser/tls_fp.c \
            rules/rules.c \
            output/event.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -83,10 +83,9 @@ deps:
 # The iCloud story: five watched and unwatched handshakes, one intercepted.
 run: deps
 	@$(MAKE) --no-print-directory all
+	@rm -f $(BUILD)/run.jsonl
 	./tlsentry -r samples/icloud-story.pcap -R samples/watch.rules -w $(BUILD)/run.jsonl
-	@echo; echo "events: $(BUILD)/run.jsonl ($$(wc -l < $(BUILD)/run.jsonl) lines)"; \
-	grep '"kind":"alert"' $(BUILD)/run.jsonl | sed 's/.*"message":"\([^"]*\)".*/ALERT: \1/'
-	@rm -f $(BUILD)/run.jsonl.tmp
+	@echo "tlsentry: the events, one JSON object per line, are in $(BUILD)/run.jsonl"
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS)
@@ -113,8 +112,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtlsentry.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
 
 install: tlsentry
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/tlsentry
 	install -m 0755 tlsentry $(DESTDIR)$(PREFIX)/bin/tlsentry
+	install -m 0644 README.md samples/watch.rules $(DESTDIR)$(PREFIX)/share/doc/tlsentry/
 
 clean:
 	rm -rf build tlsentry

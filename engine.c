@@ -7,6 +7,7 @@
  * Owns: the flow table, each flow's session (hung on flow->app), the
  * certificate cache and the memory budget.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ struct session {
 	bool roles_inferred;
 	bool tls_seen;			/* a handshake message was read: report it */
 	int64_t ts_us;			/* first handshake message */
+	const char *source;		/* capture it came from (borrowed, lives for the run) */
+	bool sni_usable;		/* the SNI is a host name, not an address or junk */
 	struct tls_client_hello *ch;	/* last ClientHello */
 	unsigned n_ch;
 	struct tls_server_hello *sh;	/* last ServerHello */
@@ -58,6 +61,7 @@ struct engine {
 	struct reasm_stats rst;
 	struct engine_stats st;
 	int64_t now_us;			/* latest capture time seen */
+	const char *source;		/* current capture's name */
 	int64_t last_expire_us;
 };
 
@@ -108,6 +112,32 @@ session_new(struct engine *e, struct flow *f)
 	return s;
 }
 
+/*
+ * Hello structs are a few kilobytes each and a sender can leave thousands of
+ * handshakes half done, so they are charged to the memory budget.
+ */
+static void *
+hello_alloc(struct session *s, size_t n)
+{
+	void *p;
+
+	if (!memcap_take(&s->e->mem, n))
+		return NULL;
+	p = malloc(n);
+	if (p == NULL)
+		memcap_give(&s->e->mem, n);
+	return p;
+}
+
+static void
+hello_free(struct session *s, void *p, size_t n)
+{
+	if (p != NULL) {
+		free(p);
+		memcap_give(&s->e->mem, n);
+	}
+}
+
 static void
 session_free(struct session *s)
 {
@@ -117,8 +147,8 @@ session_free(struct session *s)
 		tls_stream_free(&s->tls[d]);
 	for (size_t i = 0; i < s->chain_len; i++)
 		cert_put(s->e->certs, s->chain[i]);
-	free(s->ch);
-	free(s->sh);
+	hello_free(s, s->ch, sizeof(*s->ch));
+	hello_free(s, s->sh, sizeof(*s->sh));
 	free(s);
 }
 
@@ -182,7 +212,19 @@ first_seen(struct session *s, const struct flow *f)
 	if (!s->tls_seen) {
 		s->tls_seen = true;
 		s->ts_us = f->last_us;
+		s->source = s->e->source;
 	}
+}
+
+/* RFC 6066 s3 forbids literal addresses in SNI; some clients send them. */
+static bool
+sni_is_address(const struct tls_client_hello *ch)
+{
+	uint8_t addr[16];
+
+	if (strlen(ch->sni) != ch->sni_len)
+		return false;
+	return inet_pton(AF_INET, ch->sni, addr) == 1 || inet_pton(AF_INET6, ch->sni, addr) == 1;
 }
 
 /* --- handshake messages -------------------------------------------------- */
@@ -190,7 +232,7 @@ first_seen(struct session *s, const struct flow *f)
 static void
 on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 {
-	struct tls_client_hello *ch = s->ch ? s->ch : malloc(sizeof(*ch));
+	struct tls_client_hello *ch = s->ch ? s->ch : hello_alloc(s, sizeof(*ch));
 	int st;
 
 	if (ch == NULL) {
@@ -201,7 +243,7 @@ on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 	st = m->is_sslv2 ? tls_hs_sslv2_client_hello(m->body, m->len, ch) :
 	    tls_hs_client_hello(m->body, m->len, ch);
 	if (st != P_OK) {
-		free(s->ch);
+		hello_free(s, s->ch, sizeof(*s->ch));
 		s->ch = NULL;
 		anomaly(s, "malformed-client-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
@@ -212,6 +254,11 @@ on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 	s->n_ch++;
 	set_client(s, dir, true);
 	hello_flags(s, ch->flags);
+	s->sni_usable = ch->has_sni && !(ch->flags & TLS_HF_BAD_SNI);
+	if (ch->has_sni && sni_is_address(ch)) {
+		anomaly(s, "sni-is-an-address");
+		s->sni_usable = false;
+	}
 	for (unsigned i = 0; i < ch->n_versions; i++)	/* TLS 1.3 offered: CCS is a no-op */
 		if (tls_version_is_13(ch->versions[i]))
 			s->tls[dir].ccs_is_compat = true;
@@ -222,7 +269,7 @@ static void add_chain(struct session *s, const struct tls_cert_list *cl);
 static void
 on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 {
-	struct tls_server_hello *sh = s->sh ? s->sh : malloc(sizeof(*sh));
+	struct tls_server_hello *sh = s->sh ? s->sh : hello_alloc(s, sizeof(*sh));
 	struct tls_cert_list cl;
 	int st;
 
@@ -234,7 +281,7 @@ on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 	st = m->is_sslv2 ? tls_hs_sslv2_server_hello(m->body, m->len, sh, &cl) :
 	    tls_hs_server_hello(m->body, m->len, sh);
 	if (st != P_OK) {
-		free(s->sh);
+		hello_free(s, s->sh, sizeof(*s->sh));
 		s->sh = NULL;
 		anomaly(s, "malformed-server-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
@@ -384,14 +431,14 @@ find_rule(const struct session *s, struct ev_handshake *hs)
 
 	if (rules_count(rs) == 0)
 		return;
-	if (s->ch != NULL && s->ch->has_sni) {
+	if (s->ch != NULL && s->sni_usable) {
 		hs->rule = rules_match(rs, s->ch->sni, s->ch->sni_len);
 		hs->rule_name_source = "sni";
 		return;
 	}
 	if (leaf == NULL || !leaf->decoded)
 		return;
-	/* no SNI: the names the certificate claims say which domain this is */
+	/* no usable SNI: the names the certificate claims say which domain it is */
 	for (size_t i = 0; i < leaf->n_sans; i++) {
 		if (leaf->sans[i].type != SAN_DNS)
 			continue;
@@ -453,6 +500,7 @@ emit(struct session *s)
 
 	memset(&hs, 0, sizeof(hs));
 	hs.ts_us = s->ts_us;
+	hs.source_file = s->source;
 	hs.family = f->key.family;
 	hs.client_ip = flow_src_addr(f, c);
 	hs.client_port = flow_src_port(f, c);
@@ -659,6 +707,12 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 	e->st.n_decode[st]++;
 	if (st == DEC_TCP)
 		handle_tcp(e, &pkt);
+}
+
+void
+engine_set_source(struct engine *e, const char *name)
+{
+	e->source = name;
 }
 
 void

@@ -73,6 +73,12 @@ struct engine *engine_new(const struct engine_cfg *cfg, const struct rules *rule
 void engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h,
     const uint8_t *p);
 
+/*
+ * Name of the capture the next packets come from (ECS log.file.path), or
+ * NULL; borrowed, it must live until engine_free().
+ */
+void engine_set_source(struct engine *e, const char *name);
+
 /* End every flow (the capture is over), emitting what is pending. */
 void engine_finish(struct engine *e);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ struct run {
 	const struct cap_src *src;
 	bool progress;			/* stderr is a terminal and not -q */
 	bool progress_shown;
+	uint64_t n_read, n_filtered_out;	/* packets from every file */
 	struct timespec start, last_tick;
 	uint64_t bytes_before;		/* of earlier files */
 };
@@ -82,6 +84,28 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+/* Appending events to a capture or to the rules would destroy them. */
+static void
+check_output_path(const struct opts *o)
+{
+	if (o->out_path == NULL)
+		return;
+	for (size_t i = 0; i < o->n_inputs; i++)
+		if (same_file(o->out_path, o->inputs[i]))
+			usage_error("-w %s is also an input capture", o->out_path);
+	if (o->rules_path != NULL && same_file(o->out_path, o->rules_path))
+		usage_error("-w %s is also the rules file", o->out_path);
+}
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -113,6 +137,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->rules_path = optarg;
 			break;
 		case 'w':
+			if (o->out_path != NULL)
+				usage_error("%s", "-w given twice");
 			o->out_path = optarg;
 			break;
 		case 'f':
@@ -131,15 +157,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		case ':':
 			usage_error("option -%c needs an argument", optopt);
 		default:
-			if (optopt != 0)
-				usage_error("unknown option '-%c'", optopt);
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				usage_error("unknown option, or one that takes no argument: '%s'",
+				    argv[optind - 1]);
+			usage_error("unknown option '-%c'", optopt);
 		}
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (read a capture with -r FILE)", argv[optind]);
 	if (o->n_inputs == 0)
 		usage_error("%s", "no input: give -r FILE (or -r - for standard input)");
+	check_output_path(o);
 }
 
 static void
@@ -231,7 +259,7 @@ static void
 read_input(struct run *r, const char *path, const char *bpf)
 {
 	struct cap_src src;
-	struct engine_stats before, after;
+	struct engine_stats before;
 	char err[512];
 	int code;
 	enum cap_status st;
@@ -244,50 +272,72 @@ read_input(struct run *r, const char *path, const char *bpf)
 	r->last_tick = r->start;
 	r->src = &src;
 	current_src = &src;
+	engine_set_source(r->engine, strcmp(path, "-") == 0 ? NULL : path);
 	st = cap_run(&src, on_packet, r, on_tick, err, sizeof(err));
 	current_src = NULL;
 	if (r->progress_shown) {
 		fputs("\r\x1b[K", stderr);
 		r->progress_shown = false;
 	}
-	if (st == CAP_TRUNCATED) {
-		engine_stats(r->engine, &after);
+	if (st == CAP_TRUNCATED)
 		log_warn("%s: capture cut short or damaged after %llu packets (%s); "
-		    "kept what was read", src.name,
-		    (unsigned long long)(after.n_packets - before.n_packets), err);
-	}
+		    "kept what was read", src.name, (unsigned long long)src.n_read, err);
+	r->n_read += src.n_read;
+	r->n_filtered_out += src.n_filtered_out;
 	cap_close(&src);
 }
 
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+#define U(x) ((unsigned long long)(x))
+
 static void
-summary(const struct engine_stats *st, size_t n_files, double secs)
+summary(const struct run *r, const struct engine_stats *st, const struct ev_out *out,
+    size_t n_files, double secs)
 {
 	char bytes[32];
+	uint64_t gaveup = 0;
 
+	for (int i = 0; i < GIVEUP_N; i++)
+		gaveup += st->n_giveup[i];
 	human_bytes((double)st->n_bytes, bytes, sizeof(bytes));
-	fprintf(stderr, "tlsentry: read %llu packets (%s) from %zu file%s in %.2f s; "
-	    "%llu TCP flows, %llu with TLS\n",
-	    (unsigned long long)st->n_packets, bytes, n_files, n_files == 1 ? "" : "s", secs,
-	    (unsigned long long)st->flows.n_created, (unsigned long long)st->n_tls_flows);
-	fprintf(stderr, "tlsentry: %llu handshakes: %llu with a server certificate, "
-	    "%llu with it encrypted (TLS 1.3), %llu resumed; %llu certificates "
-	    "(%llu distinct); %llu alerts\n",
-	    (unsigned long long)st->n_handshakes, (unsigned long long)st->n_with_cert,
-	    (unsigned long long)st->n_hidden_cert, (unsigned long long)st->n_resumed,
-	    (unsigned long long)st->n_certs, (unsigned long long)st->certs.n_decoded,
-	    (unsigned long long)st->n_alerts);
-	fprintf(stderr, "tlsentry: flows given up: %llu missing segments, %llu malformed, "
+	fprintf(stderr, "tlsentry: %sread %llu %s from %zu %s in %.2f s",
+	    stop_requested ? "interrupted: " : "", U(r->n_read), plural(r->n_read, "packet", "packets"),
+	    n_files, n_files == 1 ? "file" : "files", secs);
+	if (r->n_filtered_out > 0)
+		fprintf(stderr, ", %llu matched the filter", U(r->n_read - r->n_filtered_out));
+	fprintf(stderr, " (%s); %llu TCP %s, %llu with TLS\n", bytes, U(st->flows.n_created),
+	    plural(st->flows.n_created, "flow", "flows"), U(st->n_tls_flows));
+	fprintf(stderr, "tlsentry: %llu %s: %llu with a server certificate, "
+	    "%llu with it encrypted (TLS 1.3), %llu resumed; %llu %s (%llu distinct); "
+	    "%llu %s\n",
+	    U(st->n_handshakes), plural(st->n_handshakes, "handshake", "handshakes"),
+	    U(st->n_with_cert), U(st->n_hidden_cert), U(st->n_resumed),
+	    U(st->n_certs), plural(st->n_certs, "certificate", "certificates"),
+	    U(st->certs.n_decoded), U(st->n_alerts), plural(st->n_alerts, "alert", "alerts"));
+	fprintf(stderr, "tlsentry: %llu %s given up: %llu missing segments, %llu malformed, "
 	    "%llu over size cap, %llu memory budget, %llu flow table full\n",
-	    (unsigned long long)st->n_giveup[GIVEUP_GAP],
-	    (unsigned long long)st->n_giveup[GIVEUP_MALFORMED],
-	    (unsigned long long)st->n_giveup[GIVEUP_LIMIT],
-	    (unsigned long long)st->n_giveup[GIVEUP_MEMORY],
-	    (unsigned long long)st->n_giveup[GIVEUP_EVICTED]);
+	    U(gaveup), plural(gaveup, "flow", "flows"),
+	    U(st->n_giveup[GIVEUP_GAP]), U(st->n_giveup[GIVEUP_MALFORMED]),
+	    U(st->n_giveup[GIVEUP_LIMIT]), U(st->n_giveup[GIVEUP_MEMORY]),
+	    U(st->n_giveup[GIVEUP_EVICTED]));
 	fprintf(stderr, "tlsentry: packets not followed: %llu UDP, %llu other protocols, "
 	    "%llu IP fragments, %llu malformed\n",
-	    (unsigned long long)st->n_decode[DEC_UDP], (unsigned long long)st->n_decode[DEC_OTHER],
-	    (unsigned long long)st->n_decode[DEC_FRAGMENT],
-	    (unsigned long long)st->n_decode[DEC_BAD]);
+	    U(st->n_decode[DEC_UDP]), U(st->n_decode[DEC_OTHER] + st->n_decode[DEC_UNKNOWN_LINK]),
+	    U(st->n_decode[DEC_FRAGMENT]), U(st->n_decode[DEC_BAD]));
+	for (unsigned i = 0; i < out->n_alerts_kept; i++)
+		fprintf(stderr, "tlsentry: ALERT %s\n", out->alerts[i]);
+	if (st->n_alerts > out->n_alerts_kept)
+		fprintf(stderr, "tlsentry: ... and %llu more %s in the events\n",
+		    U(st->n_alerts - out->n_alerts_kept),
+		    plural(st->n_alerts - out->n_alerts_kept, "alert", "alerts"));
+	if (out->n.n_too_large > 0)
+		fprintf(stderr, "tlsentry: %llu %s over %u bytes dropped\n", U(out->n.n_too_large),
+		    plural(out->n.n_too_large, "event", "events"), JSON_MAX);
 }
 
 int
@@ -329,7 +379,7 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	engine_stats(r.engine, &st);
 	if (!o.quiet)
-		summary(&st, o.n_inputs, seconds_between(&t0, &t1));
+		summary(&r, &st, &out, o.n_inputs, seconds_between(&t0, &t1));
 	engine_free(r.engine);
 	if (ev_out_close(&out) != 0) {
 		log_error("%s: error writing events: %s", o.out_path ? o.out_path : "stdout",

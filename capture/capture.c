@@ -14,6 +14,7 @@
 #include "decode.h"
 
 struct run_ctx {
+	struct cap_src *src;
 	cap_packet_cb cb;
 	void *ctx;
 };
@@ -23,6 +24,11 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct run_ctx *rc = (struct run_ctx *)user;
 
+	rc->src->n_read++;
+	if (rc->src->has_filter && pcap_offline_filter(&rc->src->filter, h, bytes) == 0) {
+		rc->src->n_filtered_out++;
+		return;
+	}
 	rc->cb(rc->ctx, h, bytes);
 }
 
@@ -44,7 +50,6 @@ cap_open_file(struct cap_src *src, const char *path, const char *bpf,
     char *err, size_t errsz, int *exit_code)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_program prog;
 	struct stat sb;
 	bool is_stdin = strcmp(path, "-") == 0;
 
@@ -84,19 +89,15 @@ cap_open_file(struct cap_src *src, const char *path, const char *bpf,
 		    src->linktype, n ? n : "unknown");
 		goto fail;
 	}
+	/* the filter runs in cap_run(), not in libpcap, so packets it rejects
+	 * are still counted: a filter that hides tunnelled traffic shows */
 	if (bpf != NULL && bpf[0] != '\0') {
-		if (pcap_compile(src->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		if (pcap_compile(src->pcap, &src->filter, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
 			snprintf(err, errsz, "bad filter '%s': %s", bpf, pcap_geterr(src->pcap));
 			*exit_code = 2;
 			goto fail;
 		}
-		int rc = pcap_setfilter(src->pcap, &prog);
-		pcap_freecode(&prog);
-		if (rc != 0) {
-			snprintf(err, errsz, "%s: cannot set filter: %s", src->name,
-			    pcap_geterr(src->pcap));
-			goto fail;
-		}
+		src->has_filter = true;
 	}
 	return 0;
 fail:
@@ -108,7 +109,7 @@ enum cap_status
 cap_run(struct cap_src *src, cap_packet_cb cb, void *ctx,
     void (*tick)(void *ctx, const struct cap_src *src), char *err, size_t errsz)
 {
-	struct run_ctx rc = { cb, ctx };
+	struct run_ctx rc = { src, cb, ctx };
 	int n;
 
 	for (;;) {
@@ -148,6 +149,9 @@ cap_offset(const struct cap_src *src)
 void
 cap_close(struct cap_src *src)
 {
+	if (src->has_filter)
+		pcap_freecode(&src->filter);
+	src->has_filter = false;
 	if (src->pcap != NULL)
 		pcap_close(src->pcap);		/* closes fp too */
 	else if (src->fp != NULL && src->fp != stdin)

@@ -23,6 +23,10 @@ struct cap_src {
 	int linktype;
 	int64_t size;		/* file size in bytes; -1 when unknown (a pipe) */
 	char *iobuf;		/* stdio buffer; owned */
+	bool has_filter;
+	struct bpf_program filter;	/* applied by cap_run(), so every packet is counted */
+	uint64_t n_read;	/* packets read from the file */
+	uint64_t n_filtered_out;	/* of which the filter rejected */
 };
 
 /* One packet: header and bytes are valid only during the call. */

@@ -15,25 +15,45 @@
 
 #include <openssl/evp.h>
 
+#include "../parser/tls_fp.h"
 #include "../parser/tls_names.h"
 #include "event.h"
 
+#ifndef TLSENTRY_VERSION
+#define TLSENTRY_VERSION "0.1.0"
+#endif
+
 /* --- a small byte-string builder for the human message ---------------- */
 
+#define SB_MAX 8192
+
 struct sb {
-	char b[1024];
+	char b[SB_MAX];
 	size_t n;
+	bool cut;
 };
 
+/* Append; past SB_MAX the text is cut and ends in "..." (see sb_end). */
 static void
 sb_add(struct sb *s, const void *p, size_t n)
 {
-	size_t room = sizeof(s->b) - s->n;
+	size_t room = SB_MAX - 3 - s->n;
 
-	if (n > room)
+	if (n > room) {
 		n = room;
+		s->cut = true;
+	}
 	memcpy(s->b + s->n, p, n);
 	s->n += n;
+}
+
+static void
+sb_end(struct sb *s)
+{
+	if (s->cut) {
+		memcpy(s->b + s->n, "...", 3);
+		s->n += 3;
+	}
 }
 
 static void
@@ -110,6 +130,28 @@ write_event(struct ev_out *o, bool is_alert)
 	o->n.n_events++;
 	if (is_alert)
 		o->n.n_alerts++;
+}
+
+/*
+ * Keep an alert's message for the summary a person reads at the end.  It
+ * goes through the JSON escaper so no wire byte reaches the terminal raw.
+ */
+static void
+keep_alert(struct ev_out *o, const struct sb *msg)
+{
+	struct json_w w;
+	size_t len;
+	const char *doc;
+
+	if (o->n_alerts_kept == EV_ALERTS_KEPT)
+		return;
+	json_init(&w);
+	json_str(&w, NULL, msg->b, msg->n < 300 ? msg->n : 300);
+	doc = json_done(&w, &len);
+	if (doc != NULL && len >= 2)		/* without the quotes */
+		snprintf(o->alerts[o->n_alerts_kept++], sizeof(o->alerts[0]), "%.*s%s",
+		    (int)(len - 2), doc + 1, msg->n > 300 ? "..." : "");
+	json_free(&w);
 }
 
 /* --- field helpers --------------------------------------------------------- */
@@ -272,6 +314,7 @@ static void
 put_tls(struct json_w *w, const struct ev_handshake *hs)
 {
 	const char *ver = NULL, *proto = NULL;
+	char fp[33];
 
 	json_obj_begin(w, "tls");
 	if (hs->sh != NULL) {
@@ -294,14 +337,20 @@ put_tls(struct json_w *w, const struct ev_handshake *hs)
 		if (hs->ch->n_ciphers > 0) {
 			json_arr_begin(w, "supported_ciphers");
 			for (uint16_t i = 0; i < hs->ch->n_ciphers; i++)
-				put_cipher_name(w, NULL, hs->ch->ciphers[i]);
+				if (!tls_is_grease(hs->ch->ciphers[i]))
+					put_cipher_name(w, NULL, hs->ch->ciphers[i]);
 			json_arr_end(w);
 		}
+		if (tls_ja3(hs->ch, fp))
+			json_cstr(w, "ja3", fp);
 		json_obj_end(w);
 	}
-	if (hs->chain_len > 0) {
+	if (hs->chain_len > 0 || (hs->sh != NULL && tls_ja3s(hs->sh, fp))) {
 		json_obj_begin(w, "server");
-		put_server_cert(w, hs->chain[0]);
+		if (hs->chain_len > 0)
+			put_server_cert(w, hs->chain[0]);
+		if (hs->sh != NULL && tls_ja3s(hs->sh, fp))
+			json_cstr(w, "ja3s", fp);
 		json_obj_end(w);
 	}
 	json_obj_end(w);
@@ -330,11 +379,12 @@ put_u16_list(struct json_w *w, const char *key, const uint16_t *v, size_t n)
 
 /* Fields of our own: the chain, what we could see, and why not. */
 static void
-put_tlsentry(struct json_w *w, const struct ev_handshake *hs, bool is_alert)
+put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bool is_alert)
 {
 	char hex[65];
 
 	json_obj_begin(w, "tlsentry");
+	json_cstr(w, "handshake_id", id);
 	json_cstr(w, "verdict", ev_verdict_str(hs->verdict));
 	if (hs->rule != NULL) {
 		json_cstr(w, "watched_by", hs->rule->name);
@@ -446,21 +496,46 @@ put_network(struct json_w *w, const struct ev_handshake *hs)
 	json_obj_end(w);
 }
 
-/* The name a reader knows the server by: the SNI, else the server address. */
+/* The server as a reader knows it: "SNI (ip:port)", or "ip:port" without SNI. */
 static void
-sb_server_name(struct sb *s, const struct ev_handshake *hs)
+sb_server(struct sb *s, const struct ev_handshake *hs)
 {
 	char ip[64];
 
+	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
 	if (hs->ch != NULL && hs->ch->has_sni) {
 		sb_add(s, hs->ch->sni, hs->ch->sni_len);
-		return;
+		sb_str(s, " (");
 	}
-	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
 	if (hs->family == 6)
 		sb_fmt(s, "[%s]:%u", ip, hs->server_port);
 	else
 		sb_fmt(s, "%s:%u", ip, hs->server_port);
+	if (hs->ch != NULL && hs->ch->has_sni)
+		sb_str(s, ")");
+}
+
+/* Which rule watched it, and what the verdict was. */
+static void
+sb_verdict(struct sb *s, const struct ev_handshake *hs)
+{
+	if (hs->rule == NULL)
+		return;
+	switch (hs->verdict) {
+	case EV_ISSUER_OK:
+		sb_str(s, "; issuer expected by [");
+		break;
+	case EV_UNEXPECTED_ISSUER:
+		sb_str(s, "; issuer NOT expected by [");
+		break;
+	default:
+		sb_str(s, "; watched by [");
+		break;
+	}
+	sb_str(s, hs->rule->name);
+	sb_str(s, "]");
+	if (strcmp(hs->rule_name_source, "certificate") == 0)
+		sb_str(s, " (matched by the certificate's names: no usable SNI)");
 }
 
 static void
@@ -474,7 +549,7 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 		sb_fmt(s, "%s %s handshake with ", strcmp(proto, "ssl") == 0 ? "SSL" : "TLS", ver);
 	else
 		sb_str(s, "TLS handshake with ");
-	sb_server_name(s, hs);
+	sb_server(s, hs);
 	if (hs->cert_visible && hs->chain_len > 0 && hs->chain[0]->decoded) {
 		sb_str(s, ": certificate ");
 		sb_str(s, hs->chain[0]->subject);
@@ -491,15 +566,12 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 	} else {
 		sb_str(s, ": no certificate seen");
 	}
-	if (hs->rule != NULL) {
-		sb_str(s, hs->verdict == EV_ISSUER_OK ? " (expected by [" : " (watched by [");
-		sb_str(s, hs->rule->name);
-		sb_str(s, "])");
-	}
+	sb_verdict(s, hs);
 	if (hs->incomplete != NULL) {
 		sb_str(s, "; incomplete: ");
 		sb_str(s, hs->incomplete);
 	}
+	sb_end(s);
 }
 
 static void
@@ -507,7 +579,7 @@ alert_message(const struct ev_handshake *hs, struct sb *s)
 {
 	const struct cert_info *leaf = hs->chain_len > 0 ? hs->chain[0] : NULL;
 
-	sb_server_name(s, hs);
+	sb_server(s, hs);
 	if (leaf != NULL && leaf->decoded) {
 		sb_str(s, ": certificate issued by '");
 		sb_str(s, leaf->issuer);
@@ -523,15 +595,126 @@ alert_message(const struct ev_handshake *hs, struct sb *s)
 		sb_str(s, hs->rule->issuers[i].text);
 		sb_str(s, "'");
 	}
+	if (strcmp(hs->rule_name_source, "certificate") == 0)
+		sb_str(s, "; watched because of the certificate's names (no usable SNI)");
+	/* the fact that matters most for triage: did the victim accept it? */
+	sb_str(s, hs->established ? "; the client accepted it and went on to encrypted data" :
+	    "; the client was not seen accepting it");
+	sb_end(s);
+}
+
+/*
+ * A stable id for the handshake, the same in its alert: the first 16 hex
+ * digits of SHA-256 over the Community ID and the capture time.
+ */
+static void
+handshake_id(const struct ev_handshake *hs, char out[17])
+{
+	char cid[32], text[64];
+	unsigned char md[32];
+	int n;
+
+	ev_community_id(hs->family, hs->client_ip, hs->client_port, hs->server_ip,
+	    hs->server_port, 6, cid);
+	n = snprintf(text, sizeof(text), "%s %" PRId64, cid, hs->ts_us);
+	if (EVP_Digest(text, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1)
+		memset(md, 0, sizeof(md));
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static bool
+sni_is_host(const struct ev_handshake *hs)
+{
+	return hs->ch != NULL && hs->ch->has_sni && !(hs->ch->flags & TLS_HF_BAD_SNI);
+}
+
+/* ECS related.*: the values an analyst pivots on. */
+static void
+put_related(struct json_w *w, const struct ev_handshake *hs)
+{
+	char ip[64], hex[65], fp[33];
+
+	json_obj_begin(w, "related");
+	json_arr_begin(w, "ip");
+	ip_text(hs->family, hs->client_ip, ip, sizeof(ip));
+	json_cstr(w, NULL, ip);
+	if (memcmp(hs->client_ip, hs->server_ip, hs->family == 6 ? 16 : 4) != 0) {
+		ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
+		json_cstr(w, NULL, ip);
+	}
+	json_arr_end(w);
+	if (sni_is_host(hs)) {
+		json_arr_begin(w, "hosts");
+		json_str(w, NULL, hs->ch->sni, hs->ch->sni_len);
+		json_arr_end(w);
+	}
+	if (hs->chain_len > 0 || (hs->ch != NULL && tls_ja3(hs->ch, fp))) {
+		json_arr_begin(w, "hash");
+		if (hs->chain_len > 0) {
+			hex_upper(hs->chain[0]->sha256, sizeof(hs->chain[0]->sha256), hex);
+			json_cstr(w, NULL, hex);
+		}
+		if (hs->ch != NULL && tls_ja3(hs->ch, fp))
+			json_cstr(w, NULL, fp);
+		json_arr_end(w);
+	}
+	json_obj_end(w);
+}
+
+/* The fields before event-specific ones: time, ECS version, event.*. */
+static void
+put_head(struct json_w *w, const struct ev_handshake *hs, const char *kind, const char *id)
+{
+	json_obj_begin(w, NULL);
+	put_time(w, "@timestamp", hs->ts_us);
+	json_obj_begin(w, "ecs");
+	json_cstr(w, "version", EV_ECS_VERSION);
+	json_obj_end(w);
+	json_obj_begin(w, "event");
+	json_cstr(w, "kind", kind);
+	json_cstr(w, "id", id);
+}
+
+/* The fields after event.*: who, what, and the handshake itself. */
+static void
+put_body(struct json_w *w, const struct ev_handshake *hs)
+{
+	char ip[64];
+
+	json_obj_begin(w, "observer");
+	json_cstr(w, "type", "sensor");
+	json_cstr(w, "vendor", "tlsentry");
+	json_cstr(w, "product", "tlsentry");
+	json_cstr(w, "version", TLSENTRY_VERSION);
+	json_obj_end(w);
+	put_endpoint(w, "source", hs->family, hs->client_ip, hs->client_port);
+	json_obj_begin(w, "destination");
+	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
+	json_cstr(w, "ip", ip);
+	json_u64(w, "port", hs->server_port);
+	if (sni_is_host(hs))
+		json_str(w, "domain", hs->ch->sni, hs->ch->sni_len);
+	json_obj_end(w);
+	put_network(w, hs);
+	put_tls(w, hs);
 }
 
 static void
-put_common(struct json_w *w, const struct ev_handshake *hs)
+put_tail(struct json_w *w, const struct ev_handshake *hs, const struct sb *msg,
+    const char *id, bool is_alert)
 {
-	put_endpoint(w, "source", hs->family, hs->client_ip, hs->client_port);
-	put_endpoint(w, "destination", hs->family, hs->server_ip, hs->server_port);
-	put_network(w, hs);
-	put_tls(w, hs);
+	put_related(w, hs);
+	if (hs->source_file != NULL) {
+		json_obj_begin(w, "log");
+		json_obj_begin(w, "file");
+		json_cstr(w, "path", hs->source_file);
+		json_obj_end(w);
+		json_obj_end(w);
+	}
+	json_str(w, "message", msg->b, msg->n);
+	put_tlsentry(w, hs, id, is_alert);
+	json_obj_end(w);
 }
 
 void
@@ -539,12 +722,11 @@ ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
 {
 	struct json_w *w = &o->w;
 	struct sb msg = { .n = 0 };
+	char id[17];
 
+	handshake_id(hs, id);
 	json_reset(w);
-	json_obj_begin(w, NULL);
-	put_time(w, "@timestamp", hs->ts_us);
-	json_obj_begin(w, "event");
-	json_cstr(w, "kind", "event");
+	put_head(w, hs, "event", id);
 	json_arr_begin(w, "category");
 	json_cstr(w, NULL, "network");
 	json_arr_end(w);
@@ -556,11 +738,9 @@ ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
 	json_cstr(w, "module", "tlsentry");
 	json_u64(w, "severity", 0);
 	json_obj_end(w);
-	put_common(w, hs);
+	put_body(w, hs);
 	handshake_message(hs, &msg);
-	json_str(w, "message", msg.b, msg.n);
-	put_tlsentry(w, hs, false);
-	json_obj_end(w);
+	put_tail(w, hs, &msg, id, false);
 	write_event(o, false);
 }
 
@@ -569,12 +749,12 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reaso
 {
 	struct json_w *w = &o->w;
 	struct sb msg = { .n = 0 };
+	char id[17], alert_id[64];
 
+	handshake_id(hs, id);
+	snprintf(alert_id, sizeof(alert_id), "%s-%s", id, reason);
 	json_reset(w);
-	json_obj_begin(w, NULL);
-	put_time(w, "@timestamp", hs->ts_us);
-	json_obj_begin(w, "event");
-	json_cstr(w, "kind", "alert");
+	put_head(w, hs, "alert", alert_id);
 	json_arr_begin(w, "category");
 	json_cstr(w, NULL, "network");
 	json_cstr(w, NULL, "intrusion_detection");
@@ -587,16 +767,15 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reaso
 	json_u64(w, "severity", (uint64_t)rules_severity_score(hs->rule->severity));
 	json_cstr(w, "reason", reason);
 	json_obj_end(w);
-	put_common(w, hs);
+	put_body(w, hs);
 	json_obj_begin(w, "rule");
 	json_cstr(w, "name", hs->rule->name);
 	json_cstr(w, "ruleset", "tlsentry");
 	json_obj_end(w);
 	alert_message(hs, &msg);
-	json_str(w, "message", msg.b, msg.n);
-	put_tlsentry(w, hs, true);
-	json_obj_end(w);
+	put_tail(w, hs, &msg, id, true);
 	write_event(o, true);
+	keep_alert(o, &msg);
 }
 
 const char *

@@ -21,6 +21,7 @@
 #include "json.h"
 
 #define EV_ANOMALIES_MAX 8
+#define EV_ECS_VERSION "8.11.0"	/* the Elastic Common Schema version followed */
 
 /* What tlsentry concluded about the server certificate of a handshake. */
 enum ev_verdict {
@@ -33,6 +34,7 @@ enum ev_verdict {
 
 struct ev_handshake {
 	int64_t ts_us;		/* capture time of the first hello */
+	const char *source_file;	/* the capture it was read from, or NULL */
 	uint8_t family;		/* 4 or 6 */
 	const uint8_t *client_ip, *server_ip;
 	uint16_t client_port, server_port;
@@ -71,11 +73,16 @@ struct ev_counts {
 	uint64_t n_write_errors;
 };
 
+#define EV_ALERTS_KEPT 10	/* alert messages kept for the end-of-run summary */
+
 struct ev_out {
 	FILE *fp;		/* owned unless it is stdout */
 	const char *path;	/* NULL for stdout */
 	struct json_w w;
 	struct ev_counts n;
+	/* the first alerts' messages, JSON-escaped, cut at 300 bytes */
+	char alerts[EV_ALERTS_KEPT][320];
+	unsigned n_alerts_kept;
 };
 
 /* Events to path (appended), or stdout when path is NULL.  -1 + err on failure. */

@@ -22,7 +22,7 @@
 #define TLS_SNI_MAX 255		/* RFC 6066: HostName<1..2^16-1>, DNS caps at 253 */
 #endif
 #ifndef TLS_LIST_MAX
-#define TLS_LIST_MAX 256	/* cipher suites kept per hello */
+#define TLS_LIST_MAX 1024	/* cipher suites kept per hello (scanners offer ~350) */
 #endif
 #ifndef TLS_EXT_MAX
 #define TLS_EXT_MAX 64		/* extension types kept per hello */

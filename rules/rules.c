@@ -144,7 +144,7 @@ index_add(struct parser *ps, struct name_entry **idx, const char *key, size_t le
 	HASH_FIND(hh, *idx, key, len, e);
 	if (e != NULL) {
 		if (ps->warn != NULL && e->block != ps->rs->n - 1)
-			fprintf(ps->warn, "%s:%u: warning: '%s' is already watched by [%s]; "
+			fprintf(ps->warn, "tlsentry: %s:%u: warning: '%s' is already watched by [%s]; "
 			    "the first block wins\n", ps->file, ps->line, shown,
 			    ps->rs->blocks[e->block].name);
 		return true;
@@ -186,6 +186,8 @@ parse_domains(struct parser *ps, const char *v, size_t n)
 	char norm[DNS_NAME_MAX + 2];
 	size_t i = 0;
 
+	if (n == 0)
+		return perr(ps, "'domains' with no domain");
 	while (i < n) {
 		while (i < n && (is_space(v[i]) || v[i] == ','))
 			i++;
@@ -275,6 +277,9 @@ parse_constraint(struct parser *ps, const char *p, size_t n, struct rule_constra
 	if (!canonical_attr(a, an, c->attr))
 		return perr(ps, "unknown attribute '%.*s' in issuer (use CN, O, OU, C, ST, L, "
 		    "DC, ... or a dotted OID)", (int)(an < 60 ? an : 60), a);
+	if (gn == 0)
+		return perr(ps, "empty value for %s (write %s=* to accept any value)", c->attr,
+		    c->attr);
 	c->glob = dup_n(g, gn);
 	c->glob_len = gn;
 	return c->glob != NULL || perr(ps, "out of memory");

@@ -419,7 +419,14 @@ fi
 
 IN=$STORY check_exit 0 "-r - (capture on standard input)" -- -q -r -
 expect_stderr_empty
-expect_same_file "-r - gives the same events as -r FILE" "$T/story.out" "$OUT"
+# the same events, except that a file's events name it in log.file.path
+sed 's/,"log":{"file":{"path":"[^"]*"}}//' "$T/story.out" > "$T/story.nopath"
+expect_same_file "-r - gives the same events as -r FILE (but for log.file.path)" "$T/story.nopath" "$OUT"
+if grep -q '"log":' "$OUT"; then
+	fail "-r - events have no log.file.path" "no \"log\" field" "$(grep -c '"log":' "$OUT") line(s) with one"
+else
+	pass
+fi
 
 # --- -w OUT --------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ def conn_key(d):
 
 def event_rows(events):
     """What tlsentry reported, in the oracle's vocabulary, per connection."""
-    certs, hellos = {}, collections.Counter()
+    certs, hellos, ja3 = {}, collections.Counter(), {}
     for e in events:
         if e["event"]["kind"] != "event":
             continue
@@ -77,7 +77,9 @@ def event_rows(events):
         sni = t.get("client", {}).get("server_name", "-")
         for _ in range(x.get("client_hellos", 0)):
             hellos[key + (sni,)] += 1
-        if "server" in t:
+        if "ja3" in t.get("client", {}):
+            ja3[key] = t["client"]["ja3"]
+        if "hash" in t.get("server", {}):
             s = t["server"]
             certs[key] = {
                 "sni": sni,
@@ -88,7 +90,7 @@ def event_rows(events):
                 "leaf_issuer": s.get("issuer") or "-",
                 "leaf_subject": s.get("subject") or "-",
             }
-    return certs, hellos
+    return certs, hellos, ja3
 
 
 def compare_certs(rows, got, label):
@@ -113,48 +115,60 @@ def compare_certs(rows, got, label):
 def corpus(args):
     pcaps = os.path.join(args.corpus, "pcap")
     if not os.path.isdir(pcaps):
-        print(f"corpus: {args.corpus} not found; skipped (it sits beside the checkout on CI)")
+        print(f"note: corpus {args.corpus} not found: the comparison with the tshark oracle "
+              f"was skipped (the corpus sits beside the checkout on CI)")
         return
     here = os.path.dirname(os.path.abspath(__file__))
     ratchet = {}
     with open(os.path.join(here, "corpus.ratchet")) as f:
         for l in f:
             if l.strip() and not l.startswith("#"):
-                name, c, h = l.split()
-                ratchet[name] = (int(c), int(h))
+                name, c, h, j = l.split()
+                ratchet[name] = (int(c), int(h), int(j))
     known = collections.defaultdict(list)
     for r in read_tsv(os.path.join(here, "corpus-known.tsv")):
         known[r["file"]].append(r)
 
-    tot_c = tot_cm = tot_h = tot_hm = 0
+    tot_c = tot_cm = tot_h = tot_hm = tot_j = tot_jm = 0
     for fname in sorted(os.listdir(pcaps)):
         name = fname.rsplit(".", 1)[0]
         rc, err, events = run_tlsentry(args.bin, os.path.join(pcaps, fname))
         if not check(rc == 0, f"{fname}: exit status {rc}: {err.strip()[:300]}"):
             continue
-        got_c, got_h = event_rows(events)
+        got_c, got_h, got_j = event_rows(events)
         exp_dir = os.path.join(args.corpus, "expected")
         rows = read_tsv(os.path.join(exp_dir, name + ".tsv"))
         matched, misread = compare_certs(rows, got_c, name)
         check(misread == 0, f"{name}: {misread} certificate rows misread")
-        exp_h = collections.Counter(conn_key(r) + (r["sni"],)
-                                    for r in read_tsv(os.path.join(exp_dir, name + ".hello.tsv")))
+        hello_rows = read_tsv(os.path.join(exp_dir, name + ".hello.tsv"))
+        exp_h = collections.Counter(conn_key(r) + (r["sni"],) for r in hello_rows)
         hm = sum((exp_h & got_h).values())
+        # JA3 of the connection's last ClientHello (the one tlsentry reports)
+        last = {conn_key(r): r["ja3"] for r in hello_rows}
+        exp_j = {k: v for k, v in last.items() if v != "-"}
+        jm = sum(1 for k, v in exp_j.items() if got_j.get(k) == v)
+        for k, v in exp_j.items():
+            if k in got_j and got_j[k] != v:
+                check(False, f"{name}: JA3 of {k} is {got_j[k]}, oracle says {v}")
         for k in exp_h - got_h:
             print(f"  {name}: ClientHello not reported: {k}")
         for r in known.get(name, []):
             k_matched, k_misread = compare_certs([r], got_c, name + " (oracle misses it)")
             check(k_matched == 1, f"{name}: known row {conn_key(r)} not reported right")
-        print(f"{name}: certificates {matched}/{len(rows)}, hellos {hm}/{sum(exp_h.values())}")
+        print(f"{name}: certificates {matched}/{len(rows)}, hellos {hm}/{sum(exp_h.values())}, "
+              f"ja3 {jm}/{len(exp_j)}")
         if name in ratchet:
-            c_min, h_min = ratchet[name]
+            c_min, h_min, j_min = ratchet[name]
             check(matched >= c_min, f"{name}: {matched} certificate rows, ratchet says {c_min}")
             check(hm >= h_min, f"{name}: {hm} hello rows, ratchet says {h_min}")
+            check(jm >= j_min, f"{name}: {jm} JA3 values, ratchet says {j_min}")
         tot_c += len(rows); tot_cm += matched
         tot_h += sum(exp_h.values()); tot_hm += hm
+        tot_j += len(exp_j); tot_jm += jm
     pct = 100.0 * tot_cm / tot_c if tot_c else 100.0
     print(f"corpus total: certificates {tot_cm}/{tot_c} ({pct:.1f} %), "
-          f"hellos {tot_hm}/{tot_h} ({100.0 * tot_hm / max(tot_h, 1):.1f} %)")
+          f"hellos {tot_hm}/{tot_h} ({100.0 * tot_hm / max(tot_h, 1):.1f} %), "
+          f"ja3 {tot_jm}/{tot_j} ({100.0 * tot_jm / max(tot_j, 1):.1f} %)")
     check(pct >= 90.0, f"certificate agreement {pct:.1f} % is below 90 %")
 
 
@@ -162,7 +176,7 @@ def truth(args):
     rows = read_tsv(args.truth)
     rc, err, events = run_tlsentry(args.bin, args.pcap, args.rules)
     check(rc == 0, f"{args.pcap}: exit status {rc}: {err.strip()[:300]}")
-    got_c, got_h = event_rows(events)
+    got_c, got_h, _ = event_rows(events)
     with_cert = [r for r in rows if r["leaf_sha256"] != "-"]
     matched, misread = compare_certs(with_cert, got_c, os.path.basename(args.pcap))
     check(matched == len(with_cert), f"{args.truth}: {matched}/{len(with_cert)} certificate rows")

@@ -27,6 +27,7 @@ run() {
 		printf '%s\n' "$out" | grep -v -E ': [0-9]+ passed, [0-9]+ failed$' | tail -n 40
 		[ "$f" -eq 0 ] && f=1		# non-zero exit with no failed check: a crash
 	fi
+	printf '%s\n' "$out" | grep -E '^note: ' | sed "s/^/  /"	# skips, said out loud
 	echo "$line"
 	pass=$((pass + p)); fail=$((fail + f))
 }

@@ -216,6 +216,8 @@ test_rules_errors(void)
 	    "expected");
 	expect_error("[a]\ndomains = a.example\nissuer = O=A\n[b\n", "t.rules:4:", "[name]");
 	expect_error("[a]\ndomains = a.ex\0ample\nissuer = O=A\n", "t.rules:", "");
+	expect_error("[a]\ndomains =\nissuer = O=A\n", "t.rules:2:", "no domain");
+	expect_error("[a]\ndomains = a.example\nissuer = O=\n", "t.rules:3:", "empty value for O");
 }
 
 static void
@@ -230,7 +232,7 @@ test_rules_shadowed_domain_warns(void)
 
 	fclose(w);
 	T_CHECK(rs != NULL);
-	T_CHECK(buf != NULL && strstr(buf, "t.rules:5: warning:") != NULL &&
+	T_CHECK(buf != NULL && strstr(buf, "tlsentry: t.rules:5: warning:") != NULL &&
 	    strstr(buf, "[a]") != NULL);
 	T_CHECK(rules_match(rs, "x.example", 9) == rules_get(rs, 0));
 	rules_free(rs);
