@@ -81,7 +81,7 @@ engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_ou
 	e->mem.limit = e->cfg.memcap ? e->cfg.memcap : ENGINE_MEMCAP;
 	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
 	    &e->rst, on_flow_end, e);
-	e->certs = cert_cache_new(0, 0);
+	e->certs = cert_cache_new(0, 0, &e->mem);
 	if (e->flows == NULL || e->certs == NULL) {
 		engine_free(e);
 		return NULL;
@@ -232,24 +232,27 @@ sni_is_address(const struct tls_client_hello *ch)
 static void
 on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 {
-	struct tls_client_hello *ch = s->ch ? s->ch : hello_alloc(s, sizeof(*ch));
+	struct tls_client_hello tmp, *ch;
 	int st;
 
-	if (ch == NULL) {
-		give_up(s, dir, GIVEUP_MEMORY);
-		return;
-	}
-	s->ch = ch;
-	st = m->is_sslv2 ? tls_hs_sslv2_client_hello(m->body, m->len, ch) :
-	    tls_hs_client_hello(m->body, m->len, ch);
+	/* parse aside: a bad second hello (after a HelloRetryRequest) must
+	 * not lose the first */
+	st = m->is_sslv2 ? tls_hs_sslv2_client_hello(m->body, m->len, &tmp) :
+	    tls_hs_client_hello(m->body, m->len, &tmp);
 	if (st != P_OK) {
-		hello_free(s, s->ch, sizeof(*s->ch));
-		s->ch = NULL;
 		anomaly(s, "malformed-client-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
 		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
 		return;
 	}
+	ch = s->ch ? s->ch : hello_alloc(s, sizeof(*ch));
+	if (ch == NULL) {
+		anomaly(s, "memory-budget");
+		give_up(s, dir, GIVEUP_MEMORY);
+		return;
+	}
+	*ch = tmp;
+	s->ch = ch;
 	first_seen(s, s->f);
 	s->n_ch++;
 	set_client(s, dir, true);
@@ -269,30 +272,32 @@ static void add_chain(struct session *s, const struct tls_cert_list *cl);
 static void
 on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 {
-	struct tls_server_hello *sh = s->sh ? s->sh : hello_alloc(s, sizeof(*sh));
+	struct tls_server_hello tmp, *sh;
 	struct tls_cert_list cl;
 	int st;
 
-	if (sh == NULL) {
-		give_up(s, dir, GIVEUP_MEMORY);
-		return;
-	}
-	s->sh = sh;
-	st = m->is_sslv2 ? tls_hs_sslv2_server_hello(m->body, m->len, sh, &cl) :
-	    tls_hs_server_hello(m->body, m->len, sh);
+	st = m->is_sslv2 ? tls_hs_sslv2_server_hello(m->body, m->len, &tmp, &cl) :
+	    tls_hs_server_hello(m->body, m->len, &tmp);
 	if (st != P_OK) {
-		hello_free(s, s->sh, sizeof(*s->sh));
-		s->sh = NULL;
 		anomaly(s, "malformed-server-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
 		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
 		return;
 	}
+	sh = s->sh ? s->sh : hello_alloc(s, sizeof(*sh));
+	if (sh == NULL) {
+		anomaly(s, "memory-budget");
+		give_up(s, dir, GIVEUP_MEMORY);
+		return;
+	}
+	*sh = tmp;
+	s->sh = sh;
 	first_seen(s, s->f);
 	set_client(s, !dir, true);
 	hello_flags(s, sh->flags);
 	if (sh->is_sslv2) {			/* the certificate rides in the hello */
-		add_chain(s, &cl);
+		if (cl.n_total > 0)
+			add_chain(s, &cl);
 		return;
 	}
 	if (sh->is_hrr) {			/* a second ClientHello follows */
@@ -313,11 +318,15 @@ on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 static void
 add_chain(struct session *s, const struct tls_cert_list *cl)
 {
+	if (s->cert_seen) {			/* the first chain is the one judged */
+		anomaly(s, "second-server-certificate");
+		return;
+	}
 	s->cert_seen = true;
 	s->chain_total = cl->n_total;
 	if (cl->n_total > cl->n)
 		anomaly(s, "chain-over-cap");
-	for (size_t i = 0; i < cl->n; i++) {
+	for (size_t i = 0; i < cl->n && s->chain_len < TLS_CERTS_MAX; i++) {
 		struct cert_info *ci = cert_get(s->e->certs, cl->der[i].p, cl->der[i].len);
 		if (ci == NULL)
 			continue;
@@ -331,12 +340,20 @@ on_certificate(struct session *s, int dir, const struct tls_msg *m)
 {
 	struct tls_cert_list cl;
 
-	if (s->client_dir == dir && s->client_from_tls) {	/* mutual TLS: the client's own */
+	if (s->client_dir == dir) {		/* mutual TLS: the client's own */
 		s->client_cert = true;
 		return;
 	}
-	if (s->cert_seen) {
-		anomaly(s, "second-server-certificate");
+	if (s->ch == NULL && s->sh == NULL && s->tls[dir].preamble_len > 0) {
+		/*
+		 * A Certificate found by scanning cleartext, with no hello on
+		 * either side, is as likely a file in an HTTP body or a mail
+		 * as a handshake: believing it would let any download raise
+		 * an alert.  (A capture that starts on a record boundary
+		 * mid-handshake needs no scan and is still read.)
+		 */
+		anomaly(s, "certificate-without-hello");
+		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
 		return;
 	}
 	if (tls_hs_certificate(m->body, m->len, &cl) != P_OK) {
@@ -346,9 +363,10 @@ on_certificate(struct session *s, int dir, const struct tls_msg *m)
 		return;
 	}
 	first_seen(s, s->f);
-	if (s->client_dir < 0 || !s->client_from_tls) {
-		/* no hello was seen: the sender of a certificate is the server */
-		s->roles_inferred = s->client_dir < 0;
+	if (s->client_dir < 0) {
+		/* neither a hello nor a SYN said who is who: the sender of a
+		 * certificate is taken to be the server */
+		s->roles_inferred = true;
 		set_client(s, !dir, true);
 	}
 	add_chain(s, &cl);
@@ -442,14 +460,14 @@ find_rule(const struct session *s, struct ev_handshake *hs)
 	for (size_t i = 0; i < leaf->n_sans; i++) {
 		if (leaf->sans[i].type != SAN_DNS)
 			continue;
-		r = rules_match(rs, leaf->sans[i].value.p, leaf->sans[i].value.len);
+		r = rules_match_cert_name(rs, leaf->sans[i].value.p, leaf->sans[i].value.len);
 		if (r != NULL && (best == NULL || r < best))
 			best = r;
 	}
 	for (size_t i = 0; i < leaf->n_subject_attrs; i++) {
 		if (strcmp(leaf->subject_attrs[i].name, "CN") != 0)
 			continue;
-		r = rules_match(rs, leaf->subject_attrs[i].value.p,
+		r = rules_match_cert_name(rs, leaf->subject_attrs[i].value.p,
 		    leaf->subject_attrs[i].value.len);
 		if (r != NULL && (best == NULL || r < best))
 			best = r;
@@ -517,13 +535,20 @@ emit(struct session *s)
 	hs.chain_total = s->chain_total;
 	hs.cert_visible = s->cert_seen;
 	hs.client_cert = s->client_cert;
-	hs.established = s->sh != NULL && !s->sh->is_hrr && stopped_encrypted(&s->tls[c]);
+	/*
+	 * Established: the client went on to encrypted records after the
+	 * server's hello; or, in a full TLS <= 1.2 handshake, the server sent
+	 * its ChangeCipherSpec, which it only does after the client's
+	 * Finished (so a lost client segment does not hide the fact).
+	 */
+	hs.established = s->sh != NULL && !s->sh->is_hrr && (stopped_encrypted(&s->tls[c]) ||
+	    (!tls13 && s->cert_seen && s->tls[srv].stop == TLS_STOP_CCS));
 	if (s->sh != NULL && !s->cert_seen)
 		hs.resumed = tls13 ? s->sh->has_psk : s->tls[srv].stop == TLS_STOP_CCS;
 	/* a problem matters only if it hid something we report */
 	if (s->problem[srv] >= 0 && !s->cert_seen && !tls13 && !hs.resumed)
 		hs.incomplete = incomplete_str(1, s->problem[srv]);
-	else if (s->problem[c] >= 0 && s->ch == NULL)
+	else if (s->problem[c] >= 0 && (s->ch == NULL || !hs.established))
 		hs.incomplete = incomplete_str(0, s->problem[c]);
 	else if (s->cut_short != NULL && !s->cert_seen && !tls13 && !hs.resumed)
 		hs.incomplete = s->cut_short;
@@ -640,6 +665,30 @@ capture_time(const struct pcap_pkthdr *h)
 	return sec * 1000000 + us;
 }
 
+/*
+ * Is this RST believable?  One far outside the sender's sequence space would
+ * be dropped by the receiver; honouring it would let an injected packet cut
+ * the sensor's view of a live handshake in two (RFC 5961 s3 checks RSTs the
+ * same way).
+ */
+static bool
+rst_in_window(const struct flow *f, int dir, uint32_t seq)
+{
+	const struct reasm *r = &f->rs[dir];
+	int64_t d = (int64_t)(int32_t)(seq - r->next_seq);
+
+	return f->done || !r->has_seq || (d >= -(int64_t)r->win_max && d <= (int64_t)r->win_max);
+}
+
+/* A SYN with a new number on a flow that already carried data: port reuse. */
+static bool
+is_new_connection(const struct flow *f, int dir, const struct pkt *pkt)
+{
+	return (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+	    (f->done || f->rs[0].delivered > 0 || f->rs[1].delivered > 0) &&
+	    !(f->syn_seen[dir] && f->syn_isn[dir] == pkt->seq);
+}
+
 static void
 handle_tcp(struct engine *e, const struct pkt *pkt)
 {
@@ -653,11 +702,24 @@ handle_tcp(struct engine *e, const struct pkt *pkt)
 	f = flow_get(e->flows, pkt, pkt->payload_len > 0 || syn, &dir);
 	if (f == NULL)
 		return;
+	if (is_new_connection(f, dir, pkt)) {
+		flow_end(e->flows, f, FLOW_END_REUSED);
+		f = flow_get(e->flows, pkt, true, &dir);
+		if (f == NULL)
+			return;
+	}
 	f->n_pkts++;
+	if (syn) {
+		reasm_syn(&f->rs[dir], pkt->seq);
+		f->syn_seen[dir] = true;
+		f->syn_isn[dir] = pkt->seq;
+		if (f->client_hint < 0)		/* SYN from the client, SYN-ACK from the server */
+			f->client_hint = (int8_t)(ack ? !dir : dir);
+	}
 	if (f->done)
 		goto flags;
 	s = f->app;
-	if (s == NULL) {
+	if (s == NULL && pkt->payload_len > 0) {	/* no session for bare SYNs */
 		s = f->app = session_new(e, f);
 		if (s == NULL) {
 			e->st.n_nomem++;
@@ -665,23 +727,24 @@ handle_tcp(struct engine *e, const struct pkt *pkt)
 			goto flags;
 		}
 	}
-	if (syn) {
-		reasm_syn(&f->rs[dir], pkt->seq);
-		if (s->client_dir < 0)
-			set_client(s, ack ? !dir : dir, false);
-	}
-	if (pkt->payload_len > 0 && !tls_stream_stopped(&s->tls[dir]))
+	if (s != NULL && s->client_dir < 0 && f->client_hint >= 0)
+		set_client(s, f->client_hint, false);
+	if (s != NULL && pkt->payload_len > 0 && !tls_stream_stopped(&s->tls[dir]))
 		reasm_push(&f->rs[dir], pkt->seq + (syn ? 1 : 0), pkt->payload,
 		    pkt->payload_len, on_bytes, &s->ctx[dir]);
-	if (ack && !rst && !tls_stream_stopped(&s->tls[!dir]))
-		reasm_ack(&f->rs[!dir], pkt->ack, on_bytes, &s->ctx[!dir]);
+	if (ack && !rst)
+		reasm_ack(&f->rs[!dir], pkt->ack);
 	if (fin)
 		reasm_fin(&f->rs[dir], pkt->seq + (syn ? 1 : 0) + (uint32_t)pkt->payload_wire);
-	if (session_complete(s))
+	if (s != NULL && session_complete(s))
 		session_end(s);
 flags:
 	if (fin)
 		f->fin[dir] = true;
+	if (rst && !rst_in_window(f, dir, pkt->seq)) {
+		e->st.n_rst_ignored++;
+		return;
+	}
 	if (rst)
 		flow_end(e->flows, f, FLOW_END_RST);
 	else if (f->fin[0] && f->fin[1])

@@ -58,6 +58,7 @@ struct engine_stats {
 	uint64_t n_alerts;
 	uint64_t n_giveup[GIVEUP_N];
 	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
+	uint64_t n_rst_ignored;	/* RSTs outside the sender's window, not believed */
 	struct flow_stats flows;
 	struct reasm_stats reasm;
 	struct cert_stats certs;

@@ -142,6 +142,7 @@ flow_get(struct flow_table *ft, const struct pkt *pkt, bool create, int *dir)
 	}
 	f->key = k;
 	f->first_us = f->last_us = pkt->ts_us;
+	f->client_hint = -1;
 	reasm_init(&f->rs[0], ft->reasm_max, ft->mem, ft->rst);
 	reasm_init(&f->rs[1], ft->reasm_max, ft->mem, ft->rst);
 	hashtab_oom = 0;
@@ -180,6 +181,7 @@ flow_end_str(enum flow_end why)
 	case FLOW_END_IDLE:	return "idle";
 	case FLOW_END_EVICTED:	return "evicted";
 	case FLOW_END_EOF:	return "end-of-capture";
+	case FLOW_END_REUSED:	return "reused";
 	case FLOW_END_N:	break;
 	}
 	return "?";

@@ -40,6 +40,7 @@ enum flow_end {
 	FLOW_END_IDLE,		/* idle timeout, in capture time */
 	FLOW_END_EVICTED,	/* table full; the least recently seen flow went */
 	FLOW_END_EOF,		/* the capture ended */
+	FLOW_END_REUSED,	/* a new SYN on the same addresses and ports */
 	FLOW_END_N
 };
 
@@ -50,6 +51,9 @@ struct flow {
 	int64_t first_us, last_us;
 	uint64_t n_pkts;
 	bool fin[2];		/* FIN seen from direction d */
+	bool syn_seen[2];	/* a SYN (or SYN-ACK) from direction d ... */
+	uint32_t syn_isn[2];	/* ... and its sequence number */
+	int8_t client_hint;	/* the direction that sent the SYN; -1 unknown */
 	bool done;		/* the application wants no more of its bytes */
 	struct reasm rs[2];	/* d = 0: lo -> hi, d = 1: hi -> lo */
 	void *app;		/* owned by the application; freed in its end callback */

@@ -2,7 +2,8 @@
  * reasm.c: per-direction TCP reassembly.
  *
  * Distrusts: sequence and acknowledgement numbers (they may jump, wrap,
- * repeat or lie); every offset into the window is checked against its size.
+ * repeat or lie); every offset into the window is checked against its size,
+ * and no single packet can move the stream by more than the window.
  * Owns: the window buffer, taken from the memory budget.
  */
 #include <stdlib.h>
@@ -34,6 +35,7 @@ reasm_free(struct reasm *r)
 	}
 	r->win = NULL;
 	r->win_cap = 0;
+	r->win_base = 0;
 	r->n_ranges = 0;
 }
 
@@ -54,12 +56,20 @@ reasm_buffered(const struct reasm *r)
 	return n;
 }
 
+/* Nothing delivered or buffered yet: the starting point may still move. */
+static bool
+untouched(const struct reasm *r)
+{
+	return r->delivered == 0 && r->n_ranges == 0;
+}
+
 void
 reasm_syn(struct reasm *r, uint32_t isn)
 {
-	if (r->delivered == 0 && r->n_ranges == 0) {	/* a later SYN-ACK may correct it */
+	if (untouched(r) && !r->isn_confirmed) {	/* a later SYN-ACK may correct it */
 		r->next_seq = isn + 1;
 		r->has_seq = true;
+		r->syn_seen = true;
 	}
 }
 
@@ -79,11 +89,14 @@ deliver(struct reasm *r, const uint8_t *p, size_t len, reasm_sink sink, void *ct
 		reasm_finish(r);
 }
 
-/* Drop the first n window bytes and rebase the ranges on the new start. */
+/*
+ * The window's first n bytes are gone: rebase the ranges.  The bytes stay
+ * where they are (win_base moves), so delivering costs no copy; store()
+ * compacts when it needs the room.
+ */
 static void
 shift_window(struct reasm *r, uint32_t n)
 {
-	uint32_t hi = 0;
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < r->n_ranges; i++) {
@@ -96,11 +109,9 @@ shift_window(struct reasm *r, uint32_t n)
 		}
 		g.off -= n;
 		r->ranges[k++] = g;
-		hi = g.off + g.len;
 	}
 	r->n_ranges = (uint8_t)k;
-	if (r->win != NULL && hi > 0)
-		memmove(r->win, r->win + n, hi);
+	r->win_base = k == 0 ? 0 : r->win_base + n;
 }
 
 /* Deliver the window's leading range while one starts at next_seq. */
@@ -110,7 +121,7 @@ drain(struct reasm *r, reasm_sink sink, void *ctx)
 	while (!r->done && r->n_ranges > 0 && r->ranges[0].off == 0) {
 		uint32_t n = r->ranges[0].len;
 		advance(r, n);
-		if (!sink(ctx, r->win, n)) {
+		if (!sink(ctx, r->win + r->win_base, n)) {
 			reasm_finish(r);
 			return;
 		}
@@ -133,18 +144,26 @@ skip_hole(struct reasm *r, uint32_t n, reasm_sink sink, void *ctx)
 	drain(r, sink, ctx);
 }
 
+/* Room for window offsets [0, need): compact first, then grow. */
 static bool
-grow_window(struct reasm *r, size_t need)
+make_room(struct reasm *r, size_t need)
 {
 	size_t cap = r->win_cap ? r->win_cap : 4096;
 	uint8_t *nw;
 
+	if (r->win_base + need <= r->win_cap)
+		return true;
+	if (r->win_base > 0 && r->n_ranges > 0) {
+		struct reasm_range *last = &r->ranges[r->n_ranges - 1];
+		memmove(r->win, r->win + r->win_base, last->off + last->len);
+	}
+	r->win_base = 0;
+	if (need <= r->win_cap)
+		return true;
 	while (cap < need)
 		cap *= 2;
 	if (cap > r->win_max)
 		cap = r->win_max;
-	if (cap <= r->win_cap)
-		return cap >= need;
 	if (!memcap_take(r->mem, cap - r->win_cap)) {
 		r->st->n_nomem++;
 		return false;
@@ -170,6 +189,7 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 {
 	uint32_t a = off, b = off + len, cur = a;
 	unsigned i, j, n = r->n_ranges;
+	uint8_t *w;
 
 	/* ranges touching [a, b): i is the first ending at or after a */
 	for (i = 0; i < n && r->ranges[i].off + r->ranges[i].len < a; i++)
@@ -177,23 +197,24 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 	for (j = i; j < n && r->ranges[j].off <= b; j++)
 		;
 	if (i == j && n == REASM_SEGS_MAX) {
-		r->st->n_over_window++;		/* too fragmented: keep what we have */
+		r->st->n_too_fragmented++;	/* keep what we have */
 		return false;
 	}
-	if (!grow_window(r, b))
+	if (!make_room(r, b))
 		return false;
+	w = r->win + r->win_base;
 	r->st->n_ooo_segs++;
 	for (unsigned k = i; k < j && cur < b; k++) {
 		uint32_t rs = r->ranges[k].off, re = rs + r->ranges[k].len;
 		if (re <= cur)
 			continue;
 		if (rs > cur)
-			memcpy(r->win + cur, p + (cur - a), (rs < b ? rs : b) - cur);
+			memcpy(w + cur, p + (cur - a), (rs < b ? rs : b) - cur);
 		r->st->n_dup_bytes += (re < b ? re : b) - (rs > cur ? rs : cur);
 		cur = re > cur ? re : cur;
 	}
 	if (cur < b)
-		memcpy(r->win + cur, p + (cur - a), b - cur);
+		memcpy(w + cur, p + (cur - a), b - cur);
 	if (i == j) {				/* a new range at i */
 		memmove(&r->ranges[i + 1], &r->ranges[i], (n - i) * sizeof(r->ranges[0]));
 		r->ranges[i].off = a;
@@ -211,26 +232,35 @@ store(struct reasm *r, uint32_t off, const uint8_t *p, uint32_t len)
 	return true;
 }
 
-void
-reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
-    reasm_sink sink, void *ctx)
+/* Give up holes before `upto`: each one up to the next buffered range. */
+static void
+skip_holes_before(struct reasm *r, uint32_t upto, reasm_sink sink, void *ctx)
 {
-	int64_t diff;
+	int64_t d = SEQ_DIFF(upto, r->next_seq);
 
-	if (r->done || len == 0)
+	while (d > 0 && !r->done) {
+		uint32_t hole = r->n_ranges > 0 ? r->ranges[0].off : (uint32_t)d;
+		skip_hole(r, (uint64_t)d < hole ? (uint32_t)d : hole, sink, ctx);
+		d = SEQ_DIFF(upto, r->next_seq);
+	}
+}
+
+/* Give up the holes before an acknowledged point (see reasm_push). */
+static void
+settle_ack(struct reasm *r, reasm_sink sink, void *ctx)
+{
+	if (!r->ack_pending || r->done)
 		return;
-	if (!r->has_seq) {
-		r->next_seq = seq;
-		r->has_seq = true;
-	}
-	diff = SEQ_DIFF(seq, r->next_seq);
-	if (r->delivered == 0 && r->n_ranges == 0 && (diff < 0 || diff >= (int64_t)r->win_max)) {
-		/* nothing seen yet and the data does not fit the SYN: trust the data */
-		r->st->n_resync++;
-		r->next_seq = seq;
-	}
+	r->ack_pending = false;
+	skip_holes_before(r, r->acked, sink, ctx);
+}
+
+/* The segment, already trimmed to start at or after next_seq. */
+static void
+place(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len, reasm_sink sink, void *ctx)
+{
 	while (len > 0 && !r->done) {
-		diff = SEQ_DIFF(seq, r->next_seq);
+		int64_t diff = SEQ_DIFF(seq, r->next_seq);
 		if (diff < 0) {			/* starts before next_seq: old bytes */
 			if ((uint64_t)-diff >= len) {
 				r->st->n_dup_bytes += len;
@@ -246,33 +276,83 @@ reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
 			deliver(r, p, len, sink, ctx);
 			return;
 		}
+		if (diff == 0 && r->ranges[0].off > 0) {
+			/* in order, before what is buffered: straight to the sink */
+			size_t k = len < r->ranges[0].off ? len : r->ranges[0].off;
+			advance(r, k);
+			shift_window(r, (uint32_t)k);
+			if (!sink(ctx, p, k)) {
+				reasm_finish(r);
+				return;
+			}
+			drain(r, sink, ctx);
+			p += k;
+			len -= k;
+			seq += (uint32_t)k;
+			continue;
+		}
+		if ((uint64_t)diff >= r->win_max) {
+			r->st->n_over_window++;	/* a receiver would drop it too */
+			return;
+		}
 		if ((uint64_t)diff + len <= r->win_max) {
 			if (store(r, (uint32_t)diff, p, (uint32_t)len))
 				drain(r, sink, ctx);
 			return;
 		}
-		if (diff > 0) {
-			/*
-			 * No room ahead of the hole, so the hole is not coming: give
-			 * up the bytes before this segment, up to the first buffered
-			 * range, and try again.
-			 */
-			uint32_t hole = (uint32_t)diff;
-			if (r->n_ranges > 0 && r->ranges[0].off < hole)
-				hole = r->ranges[0].off;
-			skip_hole(r, hole, sink, ctx);
-			continue;
-		}
-		/* starts at next_seq but overlaps buffered data past the window:
-		 * keep what fits (merging with what is buffered), deliver, go on */
-		size_t fit = r->win_max;
-		if (!store(r, 0, p, (uint32_t)fit))
+		/* runs past the window: keep what fits, then go on with the rest
+		 * if draining made room, else drop it */
+		size_t fit = r->win_max - (size_t)diff;
+		uint32_t before = r->next_seq;
+		if (!store(r, (uint32_t)diff, p, (uint32_t)fit))
 			return;
 		drain(r, sink, ctx);
+		if (r->next_seq == before) {
+			r->st->n_over_window++;
+			return;
+		}
 		p += fit;
 		len -= fit;
 		seq += (uint32_t)fit;
 	}
+}
+
+void
+reasm_push(struct reasm *r, uint32_t seq, const uint8_t *p, size_t len,
+    reasm_sink sink, void *ctx)
+{
+	int64_t diff;
+
+	if (r->done || len == 0)
+		return;
+	if (!r->has_seq) {
+		r->next_seq = seq;
+		r->has_seq = true;
+	}
+	diff = SEQ_DIFF(seq, r->next_seq);
+	if (untouched(r) && (diff < 0 || diff >= (int64_t)r->win_max)) {
+		if (r->isn_confirmed) {
+			/* the handshake fixed where data starts: this is not it */
+			r->st->n_over_window++;
+			return;
+		}
+		/* no confirmed start (no SYN, or a SYN-ACK the data does not
+		 * follow): the first data decides */
+		r->st->n_resync++;
+		r->next_seq = seq;
+	}
+	/*
+	 * The receiver acknowledged bytes we never saw, and now the sender
+	 * sends from that point on: both ends agree those bytes are behind
+	 * them, so they will not come again.  Waiting for the sender's word
+	 * tolerates captures that show an ACK before the data it covers, and
+	 * an acknowledgement forged by a third party.
+	 */
+	if (r->ack_pending && SEQ_DIFF(seq, r->acked) >= 0)
+		settle_ack(r, sink, ctx);
+	place(r, seq, p, len, sink, ctx);
+	if (r->ack_pending && SEQ_DIFF(r->next_seq, r->acked) >= 0)
+		r->ack_pending = false;		/* the late data came after all */
 }
 
 void
@@ -283,7 +363,7 @@ reasm_fin(struct reasm *r, uint32_t fin_seq)
 }
 
 void
-reasm_ack(struct reasm *r, uint32_t ack, reasm_sink sink, void *ctx)
+reasm_ack(struct reasm *r, uint32_t ack)
 {
 	int64_t d;
 
@@ -292,18 +372,16 @@ reasm_ack(struct reasm *r, uint32_t ack, reasm_sink sink, void *ctx)
 	if (r->has_fin && ack == r->fin_seq + 1)
 		ack = r->fin_seq;		/* the FIN takes a number, not a byte */
 	d = SEQ_DIFF(ack, r->next_seq);
-	if (d == 0)
-		return;
-	if (r->delivered == 0 && r->n_ranges == 0) {
-		/* nothing seen yet: the peer tells us which byte comes next */
-		r->next_seq = ack;
+	if (untouched(r)) {
+		if (r->syn_seen && d == 0)	/* the three-way handshake agrees */
+			r->isn_confirmed = true;
 		return;
 	}
-	while (d > 0 && !r->done) {
-		/* the receiver has bytes we never saw: they will not be resent */
-		uint32_t hole = r->n_ranges > 0 ? r->ranges[0].off : (uint32_t)d;
-		skip_hole(r, (uint64_t)d < hole ? (uint32_t)d : hole, sink, ctx);
-		d = SEQ_DIFF(ack, r->next_seq);
+	/* past the window it is not evidence of anything we could use */
+	if (d > 0 && d <= (int64_t)r->win_max &&
+	    (!r->ack_pending || SEQ_DIFF(ack, r->acked) > 0)) {
+		r->ack_pending = true;
+		r->acked = ack;
 	}
 }
 
@@ -316,4 +394,5 @@ reasm_flush(struct reasm *r, reasm_sink sink, void *ctx)
 		else
 			drain(r, sink, ctx);
 	}
+	settle_ack(r, sink, ctx);		/* acknowledged bytes past the last segment */
 }

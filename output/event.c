@@ -133,25 +133,31 @@ write_event(struct ev_out *o, bool is_alert)
 }
 
 /*
- * Keep an alert's message for the summary a person reads at the end.  It
- * goes through the JSON escaper so no wire byte reaches the terminal raw.
+ * Keep an alert's message for the summary a person reads at the end, with
+ * every byte outside printable ASCII written as \xNN: wire bytes (an SNI
+ * with terminal escapes or bidi overrides) never reach a terminal raw.
  */
 static void
 keep_alert(struct ev_out *o, const struct sb *msg)
 {
-	struct json_w w;
-	size_t len;
-	const char *doc;
+	char *out = o->alerts[o->n_alerts_kept];
+	size_t cap = sizeof(o->alerts[0]) - 4, n = 0;
 
 	if (o->n_alerts_kept == EV_ALERTS_KEPT)
 		return;
-	json_init(&w);
-	json_str(&w, NULL, msg->b, msg->n < 300 ? msg->n : 300);
-	doc = json_done(&w, &len);
-	if (doc != NULL && len >= 2)		/* without the quotes */
-		snprintf(o->alerts[o->n_alerts_kept++], sizeof(o->alerts[0]), "%.*s%s",
-		    (int)(len - 2), doc + 1, msg->n > 300 ? "..." : "");
-	json_free(&w);
+	for (size_t i = 0; i < msg->n && n + 4 < cap; i++) {
+		unsigned char c = (unsigned char)msg->b[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+	}
+	if (n + 4 >= cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	o->n_alerts_kept++;
 }
 
 /* --- field helpers --------------------------------------------------------- */

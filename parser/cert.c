@@ -28,6 +28,7 @@ struct cert_cache {
 	struct cert_info *lru_tail;
 	size_t n_unref, bytes_unref;
 	size_t max_entries, max_bytes;
+	struct memcap *mem;
 	struct cert_stats st;
 };
 
@@ -276,7 +277,7 @@ fill_from_x509(X509 *x, struct cert_info *ci)
 	read_algorithms(x, ci);
 	read_spki_pin(x, ci);
 	ci->version = (int)X509_get_version(x) + 1;
-	ci->self_issued = X509_NAME_cmp(subj, iss) == 0 && X509_check_issued(x, x) == X509_V_OK;
+	ci->self_issued = X509_NAME_cmp(subj, iss) == 0;	/* RFC 5280 s3.2: same name */
 	return true;
 }
 
@@ -345,12 +346,13 @@ cert_attr_first(const struct cert_attr *attrs, size_t n, const char *name)
 /* --- cache ------------------------------------------------------------- */
 
 struct cert_cache *
-cert_cache_new(size_t max_entries, size_t max_bytes)
+cert_cache_new(size_t max_entries, size_t max_bytes, struct memcap *mem)
 {
 	struct cert_cache *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
+	c->mem = mem;
 	c->max_entries = max_entries ? max_entries : CERT_CACHE_MAX;
 	c->max_bytes = max_bytes ? max_bytes : CERT_CACHE_BYTES;
 	return c;
@@ -387,16 +389,35 @@ lru_append(struct cert_cache *c, struct cert_info *ci)
 }
 
 static void
+evict_oldest(struct cert_cache *c)
+{
+	struct cert_info *old = c->lru_head;
+
+	lru_unlink(c, old);
+	HASH_DEL(c->table, old);
+	memcap_give(c->mem, old->mem);
+	cert_info_free(old);
+	c->st.n_evicted++;
+}
+
+static void
 evict_over_cap(struct cert_cache *c)
 {
 	while (c->lru_head != NULL &&
-	    (c->n_unref > c->max_entries || c->bytes_unref > c->max_bytes)) {
-		struct cert_info *old = c->lru_head;
-		lru_unlink(c, old);
-		HASH_DEL(c->table, old);
-		cert_info_free(old);
-		c->st.n_evicted++;
+	    (c->n_unref > c->max_entries || c->bytes_unref > c->max_bytes))
+		evict_oldest(c);
+}
+
+/* Charge a new entry to the budget, making room from unreferenced ones. */
+static bool
+charge(struct cert_cache *c, size_t n)
+{
+	while (!memcap_take(c->mem, n)) {
+		if (c->lru_head == NULL)
+			return false;
+		evict_oldest(c);
 	}
+	return true;
 }
 
 struct cert_info *
@@ -424,9 +445,15 @@ cert_get(struct cert_cache *c, const uint8_t *der, size_t len)
 	c->st.n_decoded++;
 	if (!ci->decoded)
 		c->st.n_undecodable++;
+	if (!charge(c, ci->mem)) {
+		cert_info_free(ci);
+		c->st.n_nomem++;
+		return NULL;
+	}
 	hashtab_oom = 0;
 	HASH_ADD(hh, c->table, sha256, sizeof(ci->sha256), ci);
 	if (hashtab_oom) {
+		memcap_give(c->mem, ci->mem);
 		cert_info_free(ci);
 		c->st.n_nomem++;
 		return NULL;
@@ -455,6 +482,7 @@ cert_cache_free(struct cert_cache *c)
 		return;
 	HASH_ITER(hh, c->table, ci, tmp) {
 		HASH_DEL(c->table, ci);
+		memcap_give(c->mem, ci->mem);
 		cert_info_free(ci);
 	}
 	free(c);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "hashtab.h"
+#include "memcap.h"
 
 #ifndef CERT_CACHE_MAX
 #define CERT_CACHE_MAX 8192	/* decoded certificates kept for reuse */
@@ -78,7 +79,7 @@ struct cert_info {
 	int key_bits;		/* 0 when unknown */
 	char key_curve[32];	/* EC group name, e.g. "prime256v1"; "" otherwise */
 	char spki_pin[48];	/* base64 SHA-256 of SubjectPublicKeyInfo (RFC 7469) */
-	bool self_issued;	/* issuer equals subject (and key ids agree, if present) */
+	bool self_issued;	/* issuer name equals subject name (RFC 5280 s3.2) */
 	int version;		/* X.509 version number (1..3) */
 
 	/* cache bookkeeping */
@@ -101,9 +102,11 @@ struct cert_stats {
 
 /*
  * A cache keeping at most max_entries unreferenced entries holding at most
- * max_bytes between them (0 = the defaults above); NULL on failure.
+ * max_bytes between them (0 = the defaults above).  Every entry, referenced
+ * or not, is also charged to mem (may be NULL); when mem is short the oldest
+ * unreferenced entries go first.  NULL on failure.
  */
-struct cert_cache *cert_cache_new(size_t max_entries, size_t max_bytes);
+struct cert_cache *cert_cache_new(size_t max_entries, size_t max_bytes, struct memcap *mem);
 
 /* Free the cache and every entry, referenced or not. NULL is a no-op. */
 void cert_cache_free(struct cert_cache *c);

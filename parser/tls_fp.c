@@ -9,11 +9,14 @@
 
 #include "tls_fp.h"
 
-/* A fingerprint string: at most 256 ciphers + 64 extensions + 64 groups of
- * 6 characters each, well inside this buffer. */
+/* A fingerprint string: up to TLS_LIST_MAX ciphers, TLS_EXT_MAX extensions,
+ * TLS_GROUPS_MAX groups and 16 point formats, each at most "-65535". */
+#define FP_MAX (6 * (TLS_LIST_MAX + TLS_EXT_MAX + TLS_GROUPS_MAX + 16 + 2) + 8)
+
 struct fpbuf {
-	char s[4096];
+	char s[FP_MAX];
 	size_t n;
+	bool cut;		/* did not fit: no fingerprint rather than a wrong one */
 };
 
 static void
@@ -23,6 +26,8 @@ put_num(struct fpbuf *b, unsigned v, bool dash)
 
 	if (k > 0 && (size_t)k < sizeof(b->s) - b->n)
 		b->n += (size_t)k;
+	else
+		b->cut = true;
 }
 
 static void
@@ -43,6 +48,8 @@ put_comma(struct fpbuf *b)
 {
 	if (b->n < sizeof(b->s) - 1)
 		b->s[b->n++] = ',';
+	else
+		b->cut = true;
 }
 
 static bool
@@ -51,6 +58,8 @@ md5_hex(const struct fpbuf *b, char out[33])
 	unsigned char md[16];
 	unsigned int len = 0;
 
+	if (b->cut)
+		return false;
 	if (EVP_Digest(b->s, b->n, md, &len, EVP_md5(), NULL) != 1 || len != 16)
 		return false;
 	for (int i = 0; i < 16; i++)

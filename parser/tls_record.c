@@ -96,25 +96,35 @@ fail(struct tls_stream *s, int st)
 	return st;
 }
 
-/* Make room for a body of n bytes, within hs_max and the memory budget. */
+/*
+ * Make room for the first n bytes of a body of `total` bytes, within hs_max
+ * and the memory budget.  The buffer grows with the bytes that actually
+ * arrive (doubling, up to the message's size): a header that merely claims
+ * a megabyte costs nothing.
+ */
 static int
-reserve(struct tls_stream *s, size_t n)
+reserve(struct tls_stream *s, size_t n, size_t total)
 {
+	size_t cap = s->buf_cap ? s->buf_cap : 4096;
 	uint8_t *nb;
 
-	if (n > s->hs_max)
+	if (total > s->hs_max)
 		return P_LIMIT;
 	if (n <= s->buf_cap)
 		return P_OK;
-	if (!memcap_take(s->mem, n - s->buf_cap))
+	while (cap < n)
+		cap *= 2;
+	if (cap > total)
+		cap = total;
+	if (!memcap_take(s->mem, cap - s->buf_cap))
 		return P_NOMEM;
-	nb = realloc(s->buf, n);
+	nb = realloc(s->buf, cap);
 	if (nb == NULL) {
-		memcap_give(s->mem, n - s->buf_cap);
+		memcap_give(s->mem, cap - s->buf_cap);
 		return P_NOMEM;
 	}
 	s->buf = nb;
-	s->buf_cap = n;
+	s->buf_cap = cap;
 	return P_OK;
 }
 
@@ -239,7 +249,8 @@ scan(struct tls_stream *s, struct rd *in, struct tls_msg *msg, int *st)
 			if (!looks_like_hs_start(tmp + i, s->hs_max))
 				continue;
 			struct rd replay = rd_init(s->carry + i, s->carry_len - i);
-			s->preamble_len -= s->carry_len - i;
+			if (s->n_records == 0)
+				s->preamble_len -= s->carry_len - i;
 			s->scan_len = 0;
 			s->carry_len = 0;
 			s->mode = M_RECORDS;
@@ -253,7 +264,8 @@ scan(struct tls_stream *s, struct rd *in, struct tls_msg *msg, int *st)
 			break;
 		i = (size_t)(c - p);
 		if (looks_like_hs_start(c, s->hs_max)) {
-			s->preamble_len += i;
+			if (s->n_records == 0)
+				s->preamble_len += i;
 			s->scan_len = 0;
 			s->carry_len = 0;
 			s->mode = M_RECORDS;
@@ -270,7 +282,8 @@ scan(struct tls_stream *s, struct rd *in, struct tls_msg *msg, int *st)
 	k = n_tmp < SCAN_WIN - 1 ? n_tmp : SCAN_WIN - 1;
 	memcpy(s->carry, tmp + n_tmp - k, k);
 	s->carry_len = (uint8_t)k;
-	s->preamble_len += n_in;
+	if (s->n_records == 0)		/* a resync after a hole is not a preamble */
+		s->preamble_len += n_in;
 	s->scan_len += n_in;
 	(void)rd_skip(in, n_in);
 	if (s->scan_len > s->preamble_max)
@@ -310,7 +323,7 @@ start(struct tls_stream *s, struct rd *in, struct tls_msg *msg, int *st)
 		s->msg_sslv2 = true;
 		s->msg_len = (uint32_t)rec_len;
 		s->msg_have = 3;
-		if ((*st = reserve(s, rec_len)) != P_OK)
+		if ((*st = reserve(s, rec_len, rec_len)) != P_OK)
 			return;
 		memcpy(s->buf, s->hdr + 2, 3);
 		s->mode = M_SSLV2;
@@ -337,7 +350,8 @@ sslv2_body(struct tls_stream *s, struct rd *in, struct tls_msg *msg)
 		return;
 	s->n_records++;
 	s->sslv2_seen = true;
-	msg->type = s->buf[0];
+	struct rd mt = rd_init(s->buf, s->msg_len);
+	(void)rd_u8(&mt, &msg->type);
 	msg->is_sslv2 = true;
 	msg->kept = true;
 	msg->body = s->buf;
@@ -382,12 +396,12 @@ handshake_bytes(struct tls_stream *s, struct rd *rec, struct tls_msg *msg, int *
 			(void)rd_skip(rec, s->msg_len);
 			goto done;
 		}
-		if (s->msg_keep && (*st = reserve(s, s->msg_len)) != P_OK)
-			return;
 	}
 	n = s->msg_len - s->msg_have;
 	if (n > rd_left(rec))
 		n = rd_left(rec);
+	if (s->msg_keep && (*st = reserve(s, s->msg_have + n, s->msg_len)) != P_OK)
+		return;
 	if (s->msg_keep)
 		(void)rd_bytes(rec, s->buf + s->msg_have, n);
 	else
@@ -404,24 +418,27 @@ done:
 	s->msg_have = 0;
 }
 
-/* Alert (RFC 8446 s6): level(1) description(1).  Fatal or close_notify stops. */
+/*
+ * Alert (RFC 8446 s6): level(1) description(1), possibly split over records.
+ * A fatal alert or close_notify stops the stream; the first alert is kept
+ * for the report.
+ */
 static void
 alert_bytes(struct tls_stream *s, struct rd *rec)
 {
-	uint8_t b;
-
-	while (s->alert_have < 2 && rd_u8(rec, &b)) {
-		if (!s->has_alert)
-			s->alert[s->alert_have] = b;
-		s->alert_have++;
-	}
-	(void)rd_skip(rec, rd_left(rec));
-	if (s->alert_have == 2) {
-		bool stop = s->alert[0] == 2 || s->alert[1] == 0;
-		s->has_alert = true;
+	while (rd_left(rec) > 0) {
+		(void)rd_u8(rec, &s->alert_cur[s->alert_have++]);
+		if (s->alert_have < 2)
+			continue;
 		s->alert_have = 0;
-		if (stop)
+		if (!s->has_alert) {
+			memcpy(s->alert, s->alert_cur, 2);
+			s->has_alert = true;
+		}
+		if (s->alert_cur[0] == 2 || s->alert_cur[1] == 0) {
 			tls_stream_stop(s, TLS_STOP_ALERT);
+			return;
+		}
 	}
 }
 

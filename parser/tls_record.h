@@ -86,6 +86,7 @@ struct tls_stream {
 	uint8_t rec_type;
 	size_t rec_left;	/* body bytes left in the current record */
 	uint8_t alert_have;
+	uint8_t alert_cur[2];	/* the alert being read */
 
 	uint8_t mhdr[4];	/* handshake header being read */
 	uint8_t mhdr_len;

@@ -28,17 +28,36 @@ struct name_entry {
 struct rules {
 	struct rule *blocks;
 	size_t n, cap;
-	struct name_entry *exact, *suffix;
+	struct name_entry *exact;	/* "www.icloud.com" */
+	struct name_entry *suffix;	/* ".icloud.com", from "*.icloud.com" */
+	struct name_entry *parent;	/* "icloud.com" for each exact "x.icloud.com" */
 	size_t n_domains;
 };
 
-/* Attribute names as OpenSSL spells them (OBJ_nid2sn); matched ignoring case. */
-static const char *const known_attrs[] = {
-	"CN", "O", "OU", "C", "ST", "L", "street", "DC", "emailAddress",
-	"serialNumber", "UID", "title", "SN", "GN", "initials", "postalCode",
-	"businessCategory", "jurisdictionC", "jurisdictionST", "jurisdictionL",
-	"organizationIdentifier", "dnQualifier", "pseudonym", "generationQualifier",
-	"name", "description", "postalAddress", "telephoneNumber",
+static size_t suffix_block(const struct name_entry *suffix, const char *name, size_t n,
+    size_t from);
+
+/*
+ * Attribute names as OpenSSL spells them (OBJ_nid2sn), matched ignoring
+ * case, and their OIDs (X.520, RFC 4519, PKCS #9, CA/B Forum EV), so a rule
+ * may name an attribute either way and still meet what cert.c reports.
+ */
+static const struct {
+	const char *name, *oid;
+} known_attrs[] = {
+	{ "CN", "2.5.4.3" }, { "SN", "2.5.4.4" }, { "serialNumber", "2.5.4.5" },
+	{ "C", "2.5.4.6" }, { "L", "2.5.4.7" }, { "ST", "2.5.4.8" }, { "street", "2.5.4.9" },
+	{ "O", "2.5.4.10" }, { "OU", "2.5.4.11" }, { "title", "2.5.4.12" },
+	{ "description", "2.5.4.13" }, { "businessCategory", "2.5.4.15" },
+	{ "postalAddress", "2.5.4.16" }, { "postalCode", "2.5.4.17" },
+	{ "telephoneNumber", "2.5.4.20" }, { "name", "2.5.4.41" }, { "GN", "2.5.4.42" },
+	{ "initials", "2.5.4.43" }, { "generationQualifier", "2.5.4.44" },
+	{ "dnQualifier", "2.5.4.46" }, { "pseudonym", "2.5.4.65" },
+	{ "organizationIdentifier", "2.5.4.97" }, { "UID", "0.9.2342.19200300.100.1.1" },
+	{ "DC", "0.9.2342.19200300.100.1.25" }, { "emailAddress", "1.2.840.113549.1.9.1" },
+	{ "jurisdictionL", "1.3.6.1.4.1.311.60.2.1.1" },
+	{ "jurisdictionST", "1.3.6.1.4.1.311.60.2.1.2" },
+	{ "jurisdictionC", "1.3.6.1.4.1.311.60.2.1.3" },
 };
 
 struct parser {
@@ -135,18 +154,17 @@ normalise_host(const char *p, size_t n, char *out, size_t *out_len)
 
 /* --- indexes ------------------------------------------------------------ */
 
+/* Add key to an index for the current block; an existing key keeps its block. */
 static bool
-index_add(struct parser *ps, struct name_entry **idx, const char *key, size_t len,
-    const char *shown)
+index_put(struct parser *ps, struct name_entry **idx, const char *key, size_t len,
+    struct name_entry **found)
 {
 	struct name_entry *e = NULL;
 
+	*found = NULL;
 	HASH_FIND(hh, *idx, key, len, e);
 	if (e != NULL) {
-		if (ps->warn != NULL && e->block != ps->rs->n - 1)
-			fprintf(ps->warn, "tlsentry: %s:%u: warning: '%s' is already watched by [%s]; "
-			    "the first block wins\n", ps->file, ps->line, shown,
-			    ps->rs->blocks[e->block].name);
+		*found = e;
 		return true;
 	}
 	e = malloc(sizeof(*e) + len + 1);
@@ -162,6 +180,51 @@ index_add(struct parser *ps, struct name_entry **idx, const char *key, size_t le
 		free(e);
 		return perr(ps, "out of memory");
 	}
+	return true;
+}
+
+static void
+warn_shadowed(struct parser *ps, const char *shown, size_t block, const char *why)
+{
+	if (ps->warn != NULL && block != ps->rs->n - 1)
+		fprintf(ps->warn, "tlsentry: %s:%u: warning: '%s' is already %s [%s]; "
+		    "the first block wins\n", ps->file, ps->line, shown, why,
+		    ps->rs->blocks[block].name);
+}
+
+/*
+ * Index one domain pattern of the current block: exact names (and their
+ * parent, for wildcard certificates), or ".suffix" for "*.suffix".  Warn
+ * when an earlier block already decides every name the pattern covers.
+ */
+static bool
+index_domain(struct parser *ps, const char *key, size_t len, bool wild, const char *shown)
+{
+	struct name_entry *e;
+	size_t cover;
+	const char *dot;
+
+	/* an earlier "*.x" already covers it ("*.x" covers x's descendants) */
+	cover = suffix_block(ps->rs->suffix, key, len, wild ? 1 : 0);
+	if (cover != SIZE_MAX && cover < ps->rs->n - 1)
+		warn_shadowed(ps, shown, cover, "covered by a wildcard of");
+	if (wild) {
+		if (!index_put(ps, &ps->rs->suffix, key, len, &e))
+			return false;
+		if (e != NULL)
+			warn_shadowed(ps, shown, e->block, "watched by");
+		return true;
+	}
+	if (!index_put(ps, &ps->rs->exact, key, len, &e))
+		return false;
+	if (e != NULL) {
+		warn_shadowed(ps, shown, e->block, "watched by");
+		return true;
+	}
+	dot = memchr(key, '.', len);
+	if (dot != NULL && !index_put(ps, &ps->rs->parent, dot + 1,
+	    len - (size_t)(dot + 1 - key), &e))
+		return false;
 	return true;
 }
 
@@ -209,13 +272,10 @@ parse_domains(struct parser *ps, const char *v, size_t n)
 		if (++ps->rs->n_domains > RULES_DOMAINS_MAX)
 			return perr(ps, "more than %d domain patterns", RULES_DOMAINS_MAX);
 		r->n_domains++;
-		if (wild) {
-			norm[0] = '.';
-			if (!index_add(ps, &ps->rs->suffix, norm, nlen + 1, shown))
-				return false;
-		} else if (!index_add(ps, &ps->rs->exact, norm + 1, nlen, shown)) {
+		norm[0] = '.';
+		if (!(wild ? index_domain(ps, norm, nlen + 1, true, shown) :
+		    index_domain(ps, norm + 1, nlen, false, shown)))
 			return false;
-		}
 	}
 	return true;
 }
@@ -226,8 +286,9 @@ canonical_attr(const char *p, size_t n, char out[32])
 	bool oid = n > 0;
 
 	for (size_t i = 0; i < sizeof(known_attrs) / sizeof(known_attrs[0]); i++) {
-		if (strlen(known_attrs[i]) == n && strncasecmp(known_attrs[i], p, n) == 0) {
-			snprintf(out, 32, "%s", known_attrs[i]);
+		if ((strlen(known_attrs[i].name) == n && strncasecmp(known_attrs[i].name, p, n) == 0) ||
+		    (strlen(known_attrs[i].oid) == n && memcmp(known_attrs[i].oid, p, n) == 0)) {
+			snprintf(out, 32, "%s", known_attrs[i].name);
 			return true;
 		}
 	}
@@ -297,6 +358,14 @@ parse_issuer(struct parser *ps, const char *v, size_t n)
 		return perr(ps, "more than %d issuer lines in [%s]", RULES_ISSUERS_MAX, r->name);
 	if (n == 0)
 		return perr(ps, "empty issuer");
+	if (r->n_issuers == r->cap_issuers) {	/* most blocks have one or two */
+		size_t cap = r->cap_issuers ? r->cap_issuers * 2 : 2;
+		struct rule_issuer *ni = realloc(r->issuers, cap * sizeof(*ni));
+		if (ni == NULL)
+			return perr(ps, "out of memory");
+		r->issuers = ni;
+		r->cap_issuers = cap;
+	}
 	is = &r->issuers[r->n_issuers];
 	memset(is, 0, sizeof(*is));
 	is->line = ps->line;
@@ -393,9 +462,6 @@ begin_block(struct parser *ps, const char *p, size_t n)
 	memcpy(r->name, p, n);
 	r->line = ps->line;
 	r->severity = SEV_HIGH;
-	r->issuers = calloc(RULES_ISSUERS_MAX, sizeof(*r->issuers));
-	if (r->issuers == NULL)
-		return perr(ps, "out of memory");
 	ps->in_block = true;
 	ps->has_severity = false;
 	return true;
@@ -541,6 +607,7 @@ rules_free(struct rules *rs)
 	free(rs->blocks);
 	index_free(&rs->exact);
 	index_free(&rs->suffix);
+	index_free(&rs->parent);
 	free(rs);
 }
 
@@ -558,25 +625,60 @@ rules_get(const struct rules *rs, size_t i)
 
 /* --- matching ------------------------------------------------------------ */
 
+/*
+ * The lowest block of any ".suffix" pattern matching name[from..n): the
+ * labels of the name are tried from the longest proper suffix down.
+ */
+static size_t
+suffix_block(const struct name_entry *suffix, const char *name, size_t n, size_t from)
+{
+	struct name_entry *e = NULL;
+	size_t best = SIZE_MAX;
+
+	for (size_t i = from; i < n; i++) {	/* ".b.example", ".example" ... */
+		if (name[i] != '.')
+			continue;
+		HASH_FIND(hh, suffix, name + i, n - i, e);
+		if (e != NULL && e->block < best)
+			best = e->block;
+	}
+	return best;
+}
+
 const struct rule *
 rules_match(const struct rules *rs, const char *name, size_t len)
 {
 	char norm[DNS_NAME_MAX + 1];
 	struct name_entry *e = NULL;
-	size_t n, best = SIZE_MAX;
+	size_t n, best;
 
 	if (rs == NULL || !normalise_host(name, len, norm, &n))
 		return NULL;
+	best = suffix_block(rs->suffix, norm, n, 0);
 	HASH_FIND(hh, rs->exact, norm, n, e);
-	if (e != NULL)
+	if (e != NULL && e->block < best)
 		best = e->block;
-	for (size_t i = 0; i < n; i++) {	/* ".b.example", ".example" ... */
-		if (norm[i] != '.')
-			continue;
-		HASH_FIND(hh, rs->suffix, norm + i, n - i, e);
-		if (e != NULL && e->block < best)
-			best = e->block;
-	}
+	return best == SIZE_MAX ? NULL : &rs->blocks[best];
+}
+
+const struct rule *
+rules_match_cert_name(const struct rules *rs, const char *name, size_t len)
+{
+	char norm[DNS_NAME_MAX + 2];
+	struct name_entry *e = NULL;
+	size_t n, best;
+
+	if (len < 2 || name[0] != '*' || name[1] != '.')
+		return rules_match(rs, name, len);
+	/* "*.x" stands for any child of x: a watched "*.x" (or "*.parent
+	 * of x") or a watched exact "label.x" makes it watched */
+	if (rs == NULL || !normalise_host(name + 2, len - 2, norm + 1, &n))
+		return NULL;
+	norm[0] = '.';
+	best = suffix_block(rs->suffix, norm, n + 1, 0);
+	HASH_FIND(hh, rs->parent, norm + 1, n, e);
+	if (e != NULL && e->block < best)
+		best = e->block;
 	return best == SIZE_MAX ? NULL : &rs->blocks[best];
 }
 

@@ -66,7 +66,7 @@ struct rule {
 	enum rule_severity severity;
 	size_t n_domains;
 	struct rule_issuer *issuers;
-	size_t n_issuers;
+	size_t n_issuers, cap_issuers;
 };
 
 struct rules;
@@ -93,6 +93,12 @@ const struct rule *rules_get(const struct rules *rs, size_t i);
  * '_' and '.' never match.
  */
 const struct rule *rules_match(const struct rules *rs, const char *name, size_t len);
+
+/*
+ * The same for a name taken from a certificate (SAN or CN), which may be a
+ * wildcard "*.x": it is watched when some name it stands for would be.
+ */
+const struct rule *rules_match_cert_name(const struct rules *rs, const char *name, size_t len);
 
 /* Does an issuer with these attributes satisfy the block?  *which: the line. */
 bool rules_issuer_ok(const struct rule *r, const struct cert_attr *attrs, size_t n_attrs,

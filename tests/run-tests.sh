@@ -47,6 +47,7 @@ for r in "$build"/replay/fuzz_*; do
 	run "replay-$t" "$r" "${existing[@]}"
 done
 run samples tests/samples.sh "$bin"
+run hostile tests/hostile.sh "$bin"
 run cli tests/cli.sh "$bin"
 run corpus python3 tests/oracle.py --bin "$bin" --corpus ../shared/corpus
 

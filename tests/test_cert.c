@@ -167,7 +167,7 @@ test_cert_cache_refs_and_eviction(void)
 	size_t la, lb;
 	uint8_t *a = slurp("tests/data/cert-rsa.der", &la);
 	uint8_t *b = slurp("tests/data/cert-ec.der", &lb);
-	struct cert_cache *c = cert_cache_new(1, 0);	/* keep one unreferenced entry */
+	struct cert_cache *c = cert_cache_new(1, 0, NULL);	/* keep one unreferenced entry */
 	struct cert_stats st;
 
 	struct cert_info *a1 = cert_get(c, a, la);
@@ -197,6 +197,36 @@ test_cert_cache_refs_and_eviction(void)
 	free(b);
 }
 
+/* Entries are charged to the memory budget; unreferenced ones make room. */
+static void
+test_cert_cache_memcap(void)
+{
+	size_t la, lb;
+	uint8_t *a = slurp("tests/data/cert-rsa.der", &la);
+	uint8_t *b = slurp("tests/data/cert-ec.der", &lb);
+	struct memcap mc = { .limit = 0 };
+	struct cert_cache *c = cert_cache_new(0, 0, &mc);
+	struct cert_stats st;
+
+	struct cert_info *a1 = cert_get(c, a, la);
+	T_CHECK(a1 != NULL);
+	T_EQ_U(mc.used, a1->mem);
+	mc.limit = a1->mem + 100;		/* room for a, not for b too */
+	T_CHECK(cert_get(c, b, lb) == NULL);	/* a is referenced: b is refused */
+	cert_cache_stats(c, &st);
+	T_EQ_U(st.n_nomem, 1);
+	cert_put(c, a1);			/* unreferenced now: evicted for b */
+	struct cert_info *b1 = cert_get(c, b, lb);
+	T_CHECK(b1 != NULL);
+	cert_cache_stats(c, &st);
+	T_EQ_U(st.n_evicted, 1);
+	T_EQ_U(mc.used, b1->mem);
+	cert_cache_free(c);
+	T_EQ_U(mc.used, 0);			/* everything given back */
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -204,5 +234,6 @@ main(void)
 	T_RUN(test_cert_ec_self_signed);
 	T_RUN(test_cert_undecodable);
 	T_RUN(test_cert_cache_refs_and_eviction);
+	T_RUN(test_cert_cache_memcap);
 	T_SUMMARY();
 }

@@ -239,6 +239,68 @@ test_rules_shadowed_domain_warns(void)
 	free(buf);
 }
 
+/* Dotted OIDs mean the same attribute as their short names. */
+static void
+test_rules_oid_attributes(void)
+{
+	struct rules *rs = parse("[a]\ndomains = a.example\n"
+	    "issuer = 2.5.4.10=Apple Inc., 2.5.4.3=Apple*\n");
+	const struct rule *r = rules_get(rs, 0);
+
+	T_CHECK(rs != NULL);
+	if (rs == NULL)
+		return;
+	T_EQ_STR(r->issuers[0].c[0].attr, "O");
+	T_EQ_STR(r->issuers[0].c[1].attr, "CN");
+	n_attrs = 0;
+	issuer("O", "Apple Inc.", 10);
+	issuer("CN", "Apple Public Server RSA CA 12 - G1", 34);
+	T_CHECK(rules_issuer_ok(r, attrs, n_attrs, NULL));
+	rules_free(rs);
+}
+
+/* A wildcard name in a certificate is watched when a name it covers is. */
+static void
+test_rules_cert_wildcards(void)
+{
+	struct rules *rs = parse("[w]\ndomains = *.icloud.com\nissuer = O=A\n"
+	    "[e]\ndomains = www.example.org\nissuer = O=B\n");
+
+	T_CHECK(rs != NULL);
+	if (rs == NULL)
+		return;
+	T_CHECK(rules_match_cert_name(rs, "*.icloud.com", 12) == rules_get(rs, 0));
+	T_CHECK(rules_match_cert_name(rs, "*.p01.icloud.com", 16) == rules_get(rs, 0));
+	T_CHECK(rules_match_cert_name(rs, "*.example.org", 13) == rules_get(rs, 1));
+	T_CHECK(rules_match_cert_name(rs, "*.org", 5) == NULL);	/* covers no watched name */
+	T_CHECK(rules_match_cert_name(rs, "*.x.example.org", 15) == NULL);
+	T_CHECK(rules_match_cert_name(rs, "www.example.org", 15) == rules_get(rs, 1));
+	T_CHECK(rules_match_cert_name(rs, "*.", 2) == NULL);
+	T_CHECK(rules_match(rs, "*.icloud.com", 12) == NULL);	/* never from an SNI */
+	rules_free(rs);
+}
+
+/* An earlier wildcard that decides every name of a later pattern is warned about. */
+static void
+test_rules_shadowed_by_wildcard_warns(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *w = open_memstream(&buf, &len);
+	const char *text = "[a]\ndomains = *.icloud.com\nissuer = O=A\n"
+	    "[b]\ndomains = www.icloud.com *.p1.icloud.com other.example\nissuer = O=B\n";
+	struct rules *rs = rules_parse(text, strlen(text), "t.rules", w, err, sizeof(err));
+
+	fclose(w);
+	T_CHECK(rs != NULL);
+	T_CHECK(buf != NULL && strstr(buf, "'www.icloud.com' is already covered") != NULL);
+	T_CHECK(buf != NULL && strstr(buf, "'*.p1.icloud.com' is already covered") != NULL);
+	T_CHECK(buf != NULL && strstr(buf, "other.example") == NULL);
+	T_CHECK(rules_match(rs, "www.icloud.com", 14) == rules_get(rs, 0));
+	rules_free(rs);
+	free(buf);
+}
+
 /* Arbitrary bytes as a rules file: an error or rules, never a crash. */
 static void
 test_rules_garbage(void)
@@ -272,6 +334,9 @@ main(void)
 	T_RUN(test_rules_glob);
 	T_RUN(test_rules_errors);
 	T_RUN(test_rules_shadowed_domain_warns);
+	T_RUN(test_rules_oid_attributes);
+	T_RUN(test_rules_cert_wildcards);
+	T_RUN(test_rules_shadowed_by_wildcard_warns);
 	T_RUN(test_rules_garbage);
 	T_SUMMARY();
 }

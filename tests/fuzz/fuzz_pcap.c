@@ -23,9 +23,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ev_out out;
 	struct cap_src src;
 
+	static const char text[] = "[a]\ndomains = *.com *.net *.org\nissuer = O=Nobody\n";
+
 	if (rules == NULL)
-		rules = rules_parse("[a]\ndomains = *.com *.net *.org\nissuer = O=Nobody\n", 45,
-		    "fuzz", NULL, err, sizeof(err));
+		rules = rules_parse(text, sizeof(text) - 1, "fuzz", NULL, err, sizeof(err));
 	if (fuzz_pcap_open(&src, data, size) != 0)
 		return 0;
 	if (ev_out_open(&out, "/dev/null", err, sizeof(err)) == 0) {
