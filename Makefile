@@ -14,7 +14,7 @@ CC      ?= cc
 
 # Debian packages the build and the tests need (installed by 'make deps').
 BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev
-TEST_PKGS  = python3 openssl
+TEST_PKGS  = python3 openssl iproute2 procps time
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto 2>/dev/null)
@@ -38,6 +38,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAYS  = $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
+FLOODGEN = $(BUILD)/tests/floodgen
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
 .PHONY: all deps run test check fuzz install clean
@@ -60,6 +61,10 @@ $(BUILD)/%.o: %.c $(HEADERS)
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libtlsentry.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
+$(FLOODGEN): tests/gen/floodgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
 
 # The fuzz targets with a plain main(), to replay saved inputs in make test.
 $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libtlsentry.a $(HEADERS)
@@ -88,7 +93,7 @@ run: deps
 	@echo "tlsentry: the events, one JSON object per line, are in $(BUILD)/run.jsonl"
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS)
+	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS) $(FLOODGEN)
 	@tests/run-tests.sh $(BUILD) ./tlsentry
 
 # Everything again, built with sanitizers into build/check.
@@ -96,7 +101,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  CFLAGS="-O1 -g" build/check/tlsentry \
-	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS))
+	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS) $(FLOODGEN))
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  tests/run-tests.sh build/check build/check/tlsentry
 

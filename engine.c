@@ -773,6 +773,21 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 }
 
 void
+engine_tick(struct engine *e, int64_t now_us)
+{
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	flow_expire(e->flows, e->now_us);
+	e->last_expire_us = e->now_us;
+}
+
+void
+engine_set_rules(struct engine *e, const struct rules *rules)
+{
+	e->rules = rules;		/* only read when a handshake is judged */
+}
+
+void
 engine_set_source(struct engine *e, const char *name)
 {
 	e->source = name;

@@ -23,7 +23,8 @@
 #include "rules/rules.h"
 
 #ifndef ENGINE_MEMCAP
-#define ENGINE_MEMCAP (512u << 20)	/* bytes for reassembly and message buffers */
+#define ENGINE_MEMCAP (128u << 20)	/* reassembly windows, message buffers, hellos
+					   and certificates, all flows together */
 #endif
 
 struct engine_cfg {
@@ -79,6 +80,18 @@ void engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h,
  * NULL; borrowed, it must live until engine_free().
  */
 void engine_set_source(struct engine *e, const char *name);
+
+/*
+ * Time passes without packets (live capture): end the flows idle since
+ * before now_us - idle.  With files, packet timestamps drive the clock.
+ */
+void engine_tick(struct engine *e, int64_t now_us);
+
+/*
+ * Judge handshakes with these rules from now on (a reload).  The old rules
+ * are no longer referenced when this returns and may be freed.
+ */
+void engine_set_rules(struct engine *e, const struct rules *rules);
 
 /* End every flow (the capture is over), emitting what is pending. */
 void engine_finish(struct engine *e);

@@ -1,10 +1,15 @@
 /*
- * tlsentry.c: main.  Command line, wiring of capture -> engine -> output,
- * progress and the end-of-run summary.  The only code that sees the whole
- * chain besides engine.c.
+ * tlsentry.c: main.  Command line, opening the sources, dropping
+ * privileges, the read loops for files and live interfaces, signals,
+ * metric events, progress and the end-of-run summary.  The only code that
+ * sees the whole chain besides engine.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,46 +32,79 @@
 #define TLSENTRY_VERSION "0.1.0"
 #endif
 
-#define INPUTS_MAX 4096
+#define INPUTS_MAX 512		/* files are all opened before privileges drop */
+#define IFACES_MAX 16
+#define DEFAULT_USER "nobody"	/* as tcpdump: never parse packets as root */
 
 struct opts {
 	const char *inputs[INPUTS_MAX];
 	size_t n_inputs;
+	const char *ifaces[IFACES_MAX];
+	size_t n_ifaces;
 	const char *rules_path;
 	const char *out_path;
 	const char *bpf;
+	const char *user;	/* -Z; NULL: DEFAULT_USER when root */
+	const char *pidfile;
 	bool quiet;
+	struct cap_live_opts live;
+	unsigned stats_interval;	/* seconds; 0: no metric events */
+	struct engine_cfg cfg;
 };
 
 struct run {
+	const struct opts *o;
 	struct engine *engine;
-	const struct cap_src *src;
+	struct ev_out *out;
+	struct rules *rules;
+	struct cap_src srcs[INPUTS_MAX > IFACES_MAX ? INPUTS_MAX : IFACES_MAX];
+	size_t n_srcs;
+	const struct cap_src *src;	/* the one being read */
 	bool progress;			/* stderr is a terminal and not -q */
 	bool progress_shown;
-	uint64_t n_read, n_filtered_out;	/* packets from every file */
-	struct timespec start, last_tick;
+	uint64_t n_read, n_filtered_out;	/* packets from every source */
+	struct timespec start, last_tick, last_stats;
 	uint64_t bytes_before;		/* of earlier files */
+	int rc;
 };
 
-static volatile sig_atomic_t stop_requested;
-static struct cap_src *current_src;
+static volatile sig_atomic_t stop_requested, reload_requested;
+static struct run *the_run;
 
 static const char usage_text[] =
-    "usage: tlsentry -r FILE [-r FILE ...] [-R RULES] [-w OUT] [-f BPF] [-q]\n"
+    "usage: tlsentry -r FILE [-r FILE ...] [options]\n"
+    "       tlsentry -i IFACE [-i IFACE ...] [options]\n"
     "       tlsentry -h | --version\n"
     "\n"
-    "Reads TLS handshakes from capture files and writes one JSON event per\n"
-    "handshake (and one per alert) to standard output.\n"
+    "Reads TLS handshakes from capture files or live interfaces and writes one\n"
+    "JSON event per handshake (and one per alert) to standard output.\n"
     "\n"
-    "  -r FILE     read a pcap or pcapng file; '-' reads standard input; repeatable,\n"
-    "              files are read in order as one capture\n"
-    "  -R RULES    watched domains and their expected issuers (see README)\n"
-    "  -w OUT      append events to OUT instead of standard output\n"
-    "  -f BPF      only look at packets matching this filter (default: all)\n"
-    "  -q          no progress line and no summary on standard error\n"
-    "  -h, --help  this help\n"
-    "  --version   print the version\n"
+    "  -r FILE          read a pcap or pcapng file; '-' reads standard input;\n"
+    "                   repeatable, files are read in order as one capture\n"
+    "  -i IFACE         capture live on IFACE ('any' for all); repeatable\n"
+    "  -R RULES         watched domains and their expected issuers (see README)\n"
+    "  -w OUT           append events to OUT instead of standard output;\n"
+    "                   SIGHUP reopens it (for logrotate)\n"
+    "  -f BPF           only look at packets matching this filter (default: all);\n"
+    "                   it sees outer headers: 'tcp port 443' misses VLAN and tunnels\n"
+    "  -q               no progress line and no summary on standard error\n"
+    "  -Z USER          after opening sources and output, run as USER (default:\n"
+    "                   nobody when started as root; '-Z root' keeps root)\n"
+    "  --pidfile FILE   write the process id to FILE\n"
+    "  --stats-interval SECONDS\n"
+    "                   also write a metric event with the counters this often\n"
+    "  --snaplen BYTES  bytes kept per live packet (default 262144)\n"
+    "  --buffer-size SIZE  kernel capture buffer per interface (default 32M)\n"
+    "  --no-promisc     do not put interfaces in promiscuous mode\n"
+    "  --max-flows N    connections tracked at once (default 65536)\n"
+    "  --max-flow-bytes SIZE  bytes buffered ahead of a hole per direction (256K)\n"
+    "  --memcap SIZE    all buffers, hellos and certificates together (128M)\n"
+    "  --idle-timeout SECONDS  end flows idle this long (default 120)\n"
+    "  -h, --help       this help\n"
+    "  --version        print the version\n"
     "\n"
+    "SIZE takes a K, M or G suffix.  Signals: SIGINT/SIGTERM stop and report,\n"
+    "SIGHUP reloads the rules and reopens -w.\n"
     "Exit status: 0 success, 1 run-time error, 2 usage error.\n";
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,6 +120,34 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\ntry 'tlsentry -h' for help\n", stderr);
 	exit(EXIT_USAGE);
+}
+
+/* --- command line ---------------------------------------------------------- */
+
+/* "64M", "256K", "1G" or plain bytes; lo..hi inclusive. */
+static uint64_t
+parse_size(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno != 0 || s[0] == '-')
+		usage_error("%s '%s' is not a number", opt, s);
+	switch (*end) {
+	case 'k': case 'K': mult = 1024; end++; break;
+	case 'm': case 'M': mult = 1024 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end != '\0')
+		usage_error("%s '%s': unknown unit (use K, M or G)", opt, s);
+	if (v > hi / mult || v * mult < lo || v * mult > hi)
+		usage_error("%s '%s' is out of range (%llu to %llu)", opt, s,
+		    (unsigned long long)lo, (unsigned long long)hi);
+	return v * mult;
 }
 
 static bool
@@ -106,12 +172,26 @@ check_output_path(const struct opts *o)
 		usage_error("-w %s is also the rules file", o->out_path);
 }
 
+enum {
+	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
+	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE,
+};
+
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "stats-interval", required_argument, NULL, OPT_STATS },
+		{ "snaplen", required_argument, NULL, OPT_SNAPLEN },
+		{ "buffer-size", required_argument, NULL, OPT_BUFFER },
+		{ "no-promisc", no_argument, NULL, OPT_NOPROMISC },
+		{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
+		{ "max-flow-bytes", required_argument, NULL, OPT_MAXFLOWBYTES },
+		{ "memcap", required_argument, NULL, OPT_MEMCAP },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
@@ -119,7 +199,7 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:R:w:f:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:R:w:f:qZ:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (o->n_inputs == INPUTS_MAX)
@@ -130,6 +210,11 @@ parse_args(int argc, char **argv, struct opts *o)
 				stdin_used = true;
 			}
 			o->inputs[o->n_inputs++] = optarg;
+			break;
+		case 'i':
+			if (o->n_ifaces == IFACES_MAX)
+				usage_error("more than %d interfaces", IFACES_MAX);
+			o->ifaces[o->n_ifaces++] = optarg;
 			break;
 		case 'R':
 			if (o->rules_path != NULL)
@@ -147,14 +232,46 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'q':
 			o->quiet = true;
 			break;
+		case 'Z':
+			o->user = optarg;
+			break;
+		case OPT_PIDFILE:
+			o->pidfile = optarg;
+			break;
+		case OPT_STATS:
+			o->stats_interval = (unsigned)parse_size("--stats-interval", optarg, 1, 86400);
+			break;
+		case OPT_SNAPLEN:
+			o->live.snaplen = (int)parse_size("--snaplen", optarg, 96, 262144);
+			break;
+		case OPT_BUFFER:
+			o->live.buffer_bytes = (int)parse_size("--buffer-size", optarg, 1 << 16, 1u << 30);
+			break;
+		case OPT_NOPROMISC:
+			o->live.no_promisc = true;
+			break;
+		case OPT_MAXFLOWS:
+			o->cfg.max_flows = parse_size("--max-flows", optarg, 1, 1u << 26);
+			break;
+		case OPT_MAXFLOWBYTES:
+			o->cfg.reasm_max = parse_size("--max-flow-bytes", optarg, 4096, 1u << 30);
+			break;
+		case OPT_MEMCAP:
+			o->cfg.memcap = parse_size("--memcap", optarg, 1u << 20, (uint64_t)1 << 40);
+			break;
+		case OPT_IDLE:
+			o->cfg.idle_s = (unsigned)parse_size("--idle-timeout", optarg, 1, 86400);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
-		case 'V':
+		case OPT_VERSION:
 			printf("tlsentry %s (%s, %s)\n", TLSENTRY_VERSION, pcap_lib_version(),
 			    OPENSSL_VERSION_TEXT);
 			exit(EXIT_OK);
 		case ':':
+			if (optopt >= OPT_VERSION || strncmp(argv[optind - 1], "--", 2) == 0)
+				usage_error("option %s needs an argument", argv[optind - 1]);
 			usage_error("option -%c needs an argument", optopt);
 		default:
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
@@ -165,24 +282,100 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (read a capture with -r FILE)", argv[optind]);
-	if (o->n_inputs == 0)
-		usage_error("%s", "no input: give -r FILE (or -r - for standard input)");
+	if (o->n_inputs == 0 && o->n_ifaces == 0)
+		usage_error("%s", "no input: give -r FILE (or -r - for standard input) or -i IFACE");
+	if (o->n_inputs > 0 && o->n_ifaces > 0)
+		usage_error("%s", "-r and -i cannot be mixed");
 	check_output_path(o);
 }
+
+/* --- signals ----------------------------------------------------------------- */
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		reload_requested = 1;
+		return;
+	}
 	stop_requested = 1;
-	if (current_src != NULL)
-		cap_stop(current_src);
+	if (the_run != NULL && the_run->src != NULL && !the_run->src->is_live)
+		cap_stop((struct cap_src *)the_run->src);	/* a file: leave pcap's loop */
 }
+
+/* No SA_RESTART: poll() returns at once with EINTR. */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* --- privileges ---------------------------------------------------------------- */
+
+/*
+ * Become USER once every source and the output are open: setgroups, setgid,
+ * setuid, in that order, then check that the change took and cannot be
+ * undone.  Parsing hostile packets as root is never the default.
+ */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+	bool root = geteuid() == 0;
+
+	if (user == NULL)
+		user = root ? DEFAULT_USER : NULL;
+	if (user == NULL || strcmp(user, "root") == 0)
+		return;
+	pw = getpwnam(user);
+	if (pw == NULL)
+		die(EXIT_RUNTIME, "-Z %s: no such user (use -Z root to keep root)", user);
+	if (!root) {
+		if (pw->pw_uid == getuid())
+			return;
+		die(EXIT_RUNTIME, "-Z %s: only root can change user", user);
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		die(EXIT_RUNTIME, "cannot become user %s: %s", user, strerror(errno));
+	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
+	    getegid() != pw->pw_gid || (pw->pw_uid != 0 && setuid(0) == 0))
+		die(EXIT_RUNTIME, "privilege drop to %s did not take", user);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (fd < 0 || write(fd, buf, (size_t)n) != n || close(fd) != 0)
+		die(EXIT_RUNTIME, "%s: cannot write the pid file: %s", path, strerror(errno));
+}
+
+/* --- counters ------------------------------------------------------------------- */
 
 static double
 seconds_between(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -198,7 +391,105 @@ human_bytes(double b, char *out, size_t outsz)
 	snprintf(out, outsz, u == 0 ? "%.0f %s" : "%.1f %s", b, unit[u]);
 }
 
-/* Called between packet batches: a progress line, twice a second at most. */
+/* The counters of a metric event, grouped as they appear under tlsentry.stats. */
+static void
+emit_metric(struct run *r)
+{
+	struct engine_stats st;
+	struct ev_iface ifs[IFACES_MAX];
+	size_t n_ifs = 0;
+
+	engine_stats(r->engine, &st);
+	const struct ev_counter c[] = {
+		{ NULL, "packets", r->n_read },
+		{ NULL, "bytes", st.n_bytes },
+		{ NULL, "handshakes", st.n_handshakes },
+		{ NULL, "handshakes_with_certificate", st.n_with_cert },
+		{ NULL, "certificates", st.n_certs },
+		{ NULL, "alerts", st.n_alerts },
+		{ "flows", "active", st.flows.n_active },
+		{ "flows", "peak", st.flows.n_peak },
+		{ "flows", "created", st.flows.n_created },
+		{ "flows", "with_tls", st.n_tls_flows },
+		{ "flows", "ended_fin", st.flows.n_ended[FLOW_END_FIN] },
+		{ "flows", "ended_rst", st.flows.n_ended[FLOW_END_RST] },
+		{ "flows", "ended_idle", st.flows.n_ended[FLOW_END_IDLE] },
+		{ "flows", "evicted", st.flows.n_ended[FLOW_END_EVICTED] },
+		{ "flows", "reused", st.flows.n_ended[FLOW_END_REUSED] },
+		{ "given_up", "missing_segments", st.n_giveup[GIVEUP_GAP] },
+		{ "given_up", "malformed", st.n_giveup[GIVEUP_MALFORMED] },
+		{ "given_up", "over_size_cap", st.n_giveup[GIVEUP_LIMIT] },
+		{ "given_up", "memory_budget", st.n_giveup[GIVEUP_MEMORY] },
+		{ "given_up", "flow_table_full", st.n_giveup[GIVEUP_EVICTED] },
+		{ "memory", "used", st.mem.used },
+		{ "memory", "peak", st.mem.peak },
+		{ "memory", "limit", st.mem.limit },
+		{ "memory", "refused", st.mem.n_refused },
+		{ "packets_not_followed", "udp", st.n_decode[DEC_UDP] },
+		{ "packets_not_followed", "other", st.n_decode[DEC_OTHER] + st.n_decode[DEC_UNKNOWN_LINK] },
+		{ "packets_not_followed", "ip_fragments", st.n_decode[DEC_FRAGMENT] },
+		{ "packets_not_followed", "malformed", st.n_decode[DEC_BAD] },
+		{ "reassembly", "out_of_order_segments", st.reasm.n_ooo_segs },
+		{ "reassembly", "outside_window", st.reasm.n_over_window },
+		{ "reassembly", "holes", st.reasm.n_gaps },
+		{ "reassembly", "rst_ignored", st.n_rst_ignored },
+		{ "certificate_cache", "entries", st.certs.n_cached },
+		{ "certificate_cache", "decoded", st.certs.n_decoded },
+		{ "certificate_cache", "evicted", st.certs.n_evicted },
+	};
+	for (size_t i = 0; i < r->n_srcs && n_ifs < IFACES_MAX; i++) {
+		struct ev_iface *f = &ifs[n_ifs];
+		if (cap_kernel_stats(&r->srcs[i], &f->received, &f->dropped, &f->if_dropped)) {
+			f->name = r->srcs[i].name;
+			n_ifs++;
+		}
+	}
+	ev_emit_metric(r->out, wall_us(), c, sizeof(c) / sizeof(c[0]), ifs, n_ifs);
+}
+
+/* --- between packets: reloads, metrics, progress ---------------------------------- */
+
+static void
+reload(struct run *r)
+{
+	char err[512];
+	struct rules *fresh;
+
+	reload_requested = 0;
+	if (r->o->rules_path != NULL) {
+		fresh = rules_load(r->o->rules_path, stderr, err, sizeof(err));
+		if (fresh == NULL) {
+			log_error("reload: %s; keeping the rules in use", err);
+		} else {
+			engine_set_rules(r->engine, fresh);
+			rules_free(r->rules);
+			r->rules = fresh;
+			if (!r->o->quiet)
+				log_info("reload: %s: %zu %s", r->o->rules_path, rules_count(fresh),
+				    rules_count(fresh) == 1 ? "block" : "blocks");
+		}
+	}
+	if (ev_out_reopen(r->out, err, sizeof(err)) != 0)
+		log_error("reload: %s", err);
+}
+
+static void
+housekeeping(struct run *r)
+{
+	struct timespec now;
+
+	if (reload_requested)
+		reload(r);
+	if (r->o->stats_interval == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (seconds_between(&r->last_stats, &now) >= r->o->stats_interval) {
+		r->last_stats = now;
+		emit_metric(r);
+	}
+}
+
+/* Called between packet batches of a file: a progress line, twice a second at most. */
 static void
 on_tick(void *ctx, const struct cap_src *src)
 {
@@ -209,6 +500,7 @@ on_tick(void *ctx, const struct cap_src *src)
 	int64_t off;
 	double secs;
 
+	housekeeping(r);
 	if (!r->progress)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -238,54 +530,103 @@ on_packet(void *ctx, const struct pcap_pkthdr *h, const uint8_t *p)
 	engine_packet(r->engine, r->src->linktype, h, p);
 }
 
-/* Open every input once before reading any, so a typo fails fast. */
+/* --- sources ------------------------------------------------------------------- */
+
+/*
+ * Open every file (and check each is a capture) or interface before reading
+ * any: a typo fails fast, and nothing needs opening after privileges drop.
+ */
 static void
-check_inputs(const struct opts *o)
+open_sources(struct run *r)
 {
-	char err[512];
+	const struct opts *o = r->o;
+	char err[512], warn[512];
 	int code;
 
-	for (size_t i = 0; i < o->n_inputs; i++) {
-		struct cap_src src;
-		if (strcmp(o->inputs[i], "-") == 0)
-			continue;	/* read once, when its turn comes */
-		if (cap_open_file(&src, o->inputs[i], o->bpf, err, sizeof(err), &code) != 0)
+	for (size_t i = 0; i < o->n_inputs; i++, r->n_srcs++)
+		if (cap_open_file(&r->srcs[i], o->inputs[i], o->bpf, err, sizeof(err), &code) != 0)
 			die(code, "%s", err);
-		cap_close(&src);
+	for (size_t i = 0; i < o->n_ifaces; i++, r->n_srcs++) {
+		if (cap_open_live(&r->srcs[i], o->ifaces[i], o->bpf, &o->live, err, sizeof(err),
+		    &code, warn, sizeof(warn)) != 0)
+			die(code, "%s", err);
+		if (warn[0] != '\0')
+			log_warn("%s", warn);
 	}
 }
 
 static void
-read_input(struct run *r, const char *path, const char *bpf)
+read_file(struct run *r, struct cap_src *src)
 {
-	struct cap_src src;
 	struct engine_stats before;
 	char err[512];
-	int code;
 	enum cap_status st;
 
-	if (cap_open_file(&src, path, bpf, err, sizeof(err), &code) != 0)
-		die(code, "%s", err);
 	engine_stats(r->engine, &before);
 	r->bytes_before = before.n_bytes;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->last_tick = r->start;
-	r->src = &src;
-	current_src = &src;
-	engine_set_source(r->engine, strcmp(path, "-") == 0 ? NULL : path);
-	st = cap_run(&src, on_packet, r, on_tick, err, sizeof(err));
-	current_src = NULL;
+	r->src = src;
+	engine_set_source(r->engine, strcmp(src->name, "(stdin)") == 0 ? NULL : src->name);
+	st = cap_run(src, on_packet, r, on_tick, err, sizeof(err));
 	if (r->progress_shown) {
 		fputs("\r\x1b[K", stderr);
 		r->progress_shown = false;
 	}
 	if (st == CAP_TRUNCATED)
 		log_warn("%s: capture cut short or damaged after %llu packets (%s); "
-		    "kept what was read", src.name, (unsigned long long)src.n_read, err);
-	r->n_read += src.n_read;
-	r->n_filtered_out += src.n_filtered_out;
-	cap_close(&src);
+		    "kept what was read", src->name, (unsigned long long)src->n_read, err);
+	r->src = NULL;
+	r->n_read += src->n_read;
+	r->n_filtered_out += src->n_filtered_out;
+	cap_close(src);
 }
+
+/*
+ * Live: poll every interface, hand over what is waiting, and once a second
+ * let time pass in the engine (idle flows end on the wall clock when no
+ * packet moves capture time).
+ */
+static void
+read_live(struct run *r)
+{
+	struct pollfd pfd[IFACES_MAX];
+	char err[512];
+	int64_t last_tick = wall_us();
+
+	for (size_t i = 0; i < r->n_srcs; i++) {
+		pfd[i].fd = cap_fd(&r->srcs[i]);
+		pfd[i].events = POLLIN;
+	}
+	while (!stop_requested) {
+		int n = poll(pfd, r->n_srcs, 1000);
+		if (n < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			r->rc = EXIT_RUNTIME;
+			break;
+		}
+		for (size_t i = 0; i < r->n_srcs && n > 0; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			r->src = &r->srcs[i];
+			if (cap_dispatch(&r->srcs[i], on_packet, r, err, sizeof(err)) < 0) {
+				log_error("%s", err);
+				r->rc = EXIT_RUNTIME;
+				stop_requested = 1;
+			}
+			r->src = NULL;
+		}
+		housekeeping(r);
+		if (wall_us() - last_tick >= 1000000) {
+			last_tick = wall_us();
+			engine_tick(r->engine, last_tick);
+		}
+	}
+	for (size_t i = 0; i < r->n_srcs; i++)
+		r->n_read += r->srcs[i].n_read;
+}
+
+/* --- the end ----------------------------------------------------------------------- */
 
 static const char *
 plural(uint64_t n, const char *one, const char *many)
@@ -296,18 +637,22 @@ plural(uint64_t n, const char *one, const char *many)
 #define U(x) ((unsigned long long)(x))
 
 static void
-summary(const struct run *r, const struct engine_stats *st, const struct ev_out *out,
-    size_t n_files, double secs)
+summary(const struct run *r, const struct engine_stats *st, double secs)
 {
+	const struct opts *o = r->o;
+	const struct ev_out *out = r->out;
 	char bytes[32];
 	uint64_t gaveup = 0;
+	size_t n_src = o->n_inputs + o->n_ifaces;
 
 	for (int i = 0; i < GIVEUP_N; i++)
 		gaveup += st->n_giveup[i];
 	human_bytes((double)st->n_bytes, bytes, sizeof(bytes));
 	fprintf(stderr, "tlsentry: %sread %llu %s from %zu %s in %.2f s",
-	    stop_requested ? "interrupted: " : "", U(r->n_read), plural(r->n_read, "packet", "packets"),
-	    n_files, n_files == 1 ? "file" : "files", secs);
+	    stop_requested && o->n_inputs > 0 ? "interrupted: " : "", U(r->n_read),
+	    plural(r->n_read, "packet", "packets"), n_src,
+	    o->n_ifaces > 0 ? (n_src == 1 ? "interface" : "interfaces") :
+	    (n_src == 1 ? "file" : "files"), secs);
 	if (r->n_filtered_out > 0)
 		fprintf(stderr, ", %llu matched the filter", U(r->n_read - r->n_filtered_out));
 	fprintf(stderr, " (%s); %llu TCP %s, %llu with TLS\n", bytes, U(st->flows.n_created),
@@ -325,10 +670,24 @@ summary(const struct run *r, const struct engine_stats *st, const struct ev_out 
 	    U(st->n_giveup[GIVEUP_GAP]), U(st->n_giveup[GIVEUP_MALFORMED]),
 	    U(st->n_giveup[GIVEUP_LIMIT]), U(st->n_giveup[GIVEUP_MEMORY]),
 	    U(st->n_giveup[GIVEUP_EVICTED]));
+	fprintf(stderr, "tlsentry: flows ended: %llu FIN, %llu RST, %llu idle, %llu evicted "
+	    "(table full), %llu reused, %llu open at the end; peak %llu at once, "
+	    "peak buffers %llu kB\n",
+	    U(st->flows.n_ended[FLOW_END_FIN]), U(st->flows.n_ended[FLOW_END_RST]),
+	    U(st->flows.n_ended[FLOW_END_IDLE]), U(st->flows.n_ended[FLOW_END_EVICTED]),
+	    U(st->flows.n_ended[FLOW_END_REUSED]), U(st->flows.n_ended[FLOW_END_EOF]),
+	    U(st->flows.n_peak), U(st->mem.peak / 1024));
 	fprintf(stderr, "tlsentry: packets not followed: %llu UDP, %llu other protocols, "
 	    "%llu IP fragments, %llu malformed\n",
 	    U(st->n_decode[DEC_UDP]), U(st->n_decode[DEC_OTHER] + st->n_decode[DEC_UNKNOWN_LINK]),
 	    U(st->n_decode[DEC_FRAGMENT]), U(st->n_decode[DEC_BAD]));
+	for (size_t i = 0; i < r->n_srcs; i++) {
+		uint64_t recv, drop, ifdrop;
+		if (cap_kernel_stats(&r->srcs[i], &recv, &drop, &ifdrop))
+			fprintf(stderr, "tlsentry: %s: the kernel received %llu packets, dropped "
+			    "%llu (buffer full), the interface dropped %llu\n", r->srcs[i].name,
+			    U(recv), U(drop), U(ifdrop));
+	}
 	for (unsigned i = 0; i < out->n_alerts_kept; i++)
 		fprintf(stderr, "tlsentry: ALERT %s\n", out->alerts[i]);
 	if (st->n_alerts > out->n_alerts_kept)
@@ -343,49 +702,66 @@ summary(const struct run *r, const struct engine_stats *st, const struct ev_out 
 int
 main(int argc, char **argv)
 {
+	static struct run r;
 	struct opts o;
-	struct run r;
-	struct rules *rules = NULL;
 	struct ev_out out;
 	struct engine_stats st;
 	struct timespec t0, t1;
 	char err[512];
-	int rc = EXIT_OK;
 
 	parse_args(argc, argv, &o);
 	if (siphash_seed() != 0)
 		die(EXIT_RUNTIME, "cannot seed the hash key: %s", strerror(errno));
+	r.o = &o;
 	if (o.rules_path != NULL) {
-		rules = rules_load(o.rules_path, stderr, err, sizeof(err));
-		if (rules == NULL)
+		r.rules = rules_load(o.rules_path, stderr, err, sizeof(err));
+		if (r.rules == NULL)
 			die(EXIT_RUNTIME, "%s", err);
 	}
-	check_inputs(&o);
-	if (ev_out_open(&out, o.out_path, err, sizeof(err)) != 0)
+	open_sources(&r);
+	if (ev_out_open(&out, o.out_path, o.n_ifaces > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s", err);
+	r.out = &out;
+	if (o.pidfile != NULL)
+		write_pidfile(o.pidfile);
+	drop_privileges(o.user);
 
-	memset(&r, 0, sizeof(r));
-	r.progress = !o.quiet && isatty(STDERR_FILENO);
-	r.engine = engine_new(NULL, rules, &out);
+	r.progress = !o.quiet && o.n_ifaces == 0 && isatty(STDERR_FILENO);
+	r.engine = engine_new(&o.cfg, r.rules, &out);
 	if (r.engine == NULL)
 		die(EXIT_RUNTIME, "out of memory");
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-
+	the_run = &r;
+	catch_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t i = 0; i < o.n_inputs && !stop_requested; i++)
-		read_input(&r, o.inputs[i], o.bpf);
+	r.last_stats = t0;
+	if (o.n_ifaces > 0) {
+		if (!o.quiet)
+			log_info("capturing on %zu %s (%s%s), events to %s, running as uid %ld",
+			    o.n_ifaces, o.n_ifaces == 1 ? "interface" : "interfaces", o.ifaces[0],
+			    o.n_ifaces > 1 ? ", ..." : "", o.out_path ? o.out_path : "stdout",
+			    (long)getuid());
+		read_live(&r);
+	} else {
+		for (size_t i = 0; i < r.n_srcs && !stop_requested; i++)
+			read_file(&r, &r.srcs[i]);
+	}
 	engine_finish(r.engine);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (o.stats_interval > 0)
+		emit_metric(&r);		/* the final counts */
 	engine_stats(r.engine, &st);
 	if (!o.quiet)
-		summary(&r, &st, &out, o.n_inputs, seconds_between(&t0, &t1));
+		summary(&r, &st, seconds_between(&t0, &t1));
+	for (size_t i = 0; i < r.n_srcs; i++)
+		cap_close(&r.srcs[i]);
 	engine_free(r.engine);
 	if (ev_out_close(&out) != 0) {
 		log_error("%s: error writing events: %s", o.out_path ? o.out_path : "stdout",
 		    strerror(errno));
-		rc = EXIT_RUNTIME;
+		r.rc = EXIT_RUNTIME;
 	}
-	rules_free(rules);
-	return rc;
+	rules_free(r.rules);
+	if (o.pidfile != NULL)
+		(void)unlink(o.pidfile);	/* may fail after the drop; systemd cleans up */
+	return r.rc;
 }

@@ -105,6 +105,127 @@ fail:
 	return -1;
 }
 
+/* Map pcap_activate() failures to what a user can act on. */
+static void
+activate_error(const char *iface, int rc, pcap_t *p, char *err, size_t errsz)
+{
+	switch (rc) {
+	case PCAP_ERROR_NO_SUCH_DEVICE:
+		snprintf(err, errsz, "%s: no such interface", iface);
+		break;
+	case PCAP_ERROR_PERM_DENIED:
+		snprintf(err, errsz, "%s: permission denied: capturing needs root or the "
+		    "CAP_NET_RAW and CAP_NET_ADMIN capabilities", iface);
+		break;
+	case PCAP_ERROR_IFACE_NOT_UP:
+		snprintf(err, errsz, "%s: interface is down", iface);
+		break;
+	default:
+		snprintf(err, errsz, "%s: cannot capture: %s", iface, pcap_geterr(p));
+		break;
+	}
+}
+
+int
+cap_open_live(struct cap_src *src, const char *iface, const char *bpf,
+    const struct cap_live_opts *o, char *err, size_t errsz, int *exit_code,
+    char *warn, size_t warnsz)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct bpf_program prog;
+	int rc;
+
+	memset(src, 0, sizeof(*src));
+	src->name = iface;
+	src->size = -1;
+	src->is_live = true;
+	*exit_code = 1;
+	warn[0] = '\0';
+	src->pcap = pcap_create(iface, errbuf);
+	if (src->pcap == NULL) {
+		snprintf(err, errsz, "%s: cannot capture: %s", iface, errbuf);
+		return -1;
+	}
+	if (pcap_set_snaplen(src->pcap, o->snaplen ? o->snaplen : CAP_SNAPLEN) != 0 ||
+	    pcap_set_promisc(src->pcap, !o->no_promisc) != 0 ||
+	    pcap_set_immediate_mode(src->pcap, 1) != 0 ||	/* no events held back */
+	    pcap_set_buffer_size(src->pcap, o->buffer_bytes ? o->buffer_bytes : CAP_BUFFER) != 0 ||
+	    pcap_set_tstamp_precision(src->pcap, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
+		snprintf(err, errsz, "%s: cannot set capture options: %s", iface,
+		    pcap_geterr(src->pcap));
+		goto fail;
+	}
+	rc = pcap_activate(src->pcap);
+	if (rc < 0) {
+		activate_error(iface, rc, src->pcap, err, errsz);
+		goto fail;
+	}
+	if (rc > 0)
+		snprintf(warn, warnsz, "%s: %s", iface, pcap_geterr(src->pcap));
+	src->linktype = pcap_datalink(src->pcap);
+	if (!dec_linktype_ok(src->linktype)) {
+		const char *n = pcap_datalink_val_to_name(src->linktype);
+		snprintf(err, errsz, "%s: link type %d (%s) is not supported", iface,
+		    src->linktype, n ? n : "unknown");
+		goto fail;
+	}
+	if (bpf != NULL && bpf[0] != '\0') {	/* live: filter in the kernel */
+		if (pcap_compile(src->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+			snprintf(err, errsz, "bad filter '%s': %s", bpf, pcap_geterr(src->pcap));
+			*exit_code = 2;
+			goto fail;
+		}
+		rc = pcap_setfilter(src->pcap, &prog);
+		pcap_freecode(&prog);
+		if (rc != 0) {
+			snprintf(err, errsz, "%s: cannot set filter: %s", iface,
+			    pcap_geterr(src->pcap));
+			goto fail;
+		}
+	}
+	if (pcap_setnonblock(src->pcap, 1, errbuf) != 0) {
+		snprintf(err, errsz, "%s: %s", iface, errbuf);
+		goto fail;
+	}
+	return 0;
+fail:
+	cap_close(src);
+	return -1;
+}
+
+int
+cap_fd(const struct cap_src *src)
+{
+	return src->pcap ? pcap_get_selectable_fd(src->pcap) : -1;
+}
+
+int
+cap_dispatch(struct cap_src *src, cap_packet_cb cb, void *ctx, char *err, size_t errsz)
+{
+	struct run_ctx rc = { src, cb, ctx };
+	int n = pcap_dispatch(src->pcap, 4096, on_packet, (u_char *)&rc);
+
+	if (n == PCAP_ERROR) {
+		snprintf(err, errsz, "%s: %s", src->name, pcap_geterr(src->pcap));
+		return -1;
+	}
+	return n < 0 ? 0 : n;			/* PCAP_ERROR_BREAK: nothing more now */
+}
+
+bool
+cap_kernel_stats(const struct cap_src *src, uint64_t *received, uint64_t *dropped,
+    uint64_t *if_dropped)
+{
+	struct pcap_stat ps;
+
+	if (!src->is_live || src->pcap == NULL || pcap_stats(src->pcap, &ps) != 0)
+		return false;
+	*received = ps.ps_recv;
+	*dropped = ps.ps_drop;
+	*if_dropped = ps.ps_ifdrop;
+	return true;
+}
+
 enum cap_status
 cap_run(struct cap_src *src, cap_packet_cb cb, void *ctx,
     void (*tick)(void *ctx, const struct cap_src *src), char *err, size_t errsz)

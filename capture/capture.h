@@ -1,7 +1,7 @@
 /*
  * capture.h: packet sources.  Opens capture files (pcap or pcapng, or
- * standard input for "-"), applies a BPF filter, and runs a loop that hands
- * each packet to a callback.  Knows nothing of what the packets carry.
+ * standard input for "-") and live interfaces, applies a BPF filter, and
+ * hands each packet to a callback.  Knows nothing of what the packets carry.
  */
 #ifndef TLSENTRY_CAPTURE_H
 #define TLSENTRY_CAPTURE_H
@@ -16,8 +16,22 @@
 #define CAP_READ_BUF (1 << 20)	/* stdio buffer for capture files */
 #endif
 
+#ifndef CAP_SNAPLEN
+#define CAP_SNAPLEN 262144	/* bytes kept per packet on a live interface */
+#endif
+#ifndef CAP_BUFFER
+#define CAP_BUFFER (32 << 20)	/* kernel capture buffer per interface */
+#endif
+
+struct cap_live_opts {
+	int snaplen;		/* 0: CAP_SNAPLEN */
+	int buffer_bytes;	/* 0: CAP_BUFFER */
+	bool no_promisc;
+};
+
 struct cap_src {
 	pcap_t *pcap;
+	bool is_live;
 	FILE *fp;		/* owned by pcap once opened */
 	const char *name;	/* as given on the command line; borrowed */
 	int linktype;
@@ -46,6 +60,29 @@ enum cap_status {
  */
 int cap_open_file(struct cap_src *src, const char *path, const char *bpf,
     char *err, size_t errsz, int *exit_code);
+
+/*
+ * Open a live interface ("any" for all) in immediate mode, non-blocking, with
+ * the filter compiled into the kernel.  Same error contract as
+ * cap_open_file(); a libpcap warning (e.g. promiscuous mode not supported)
+ * goes to warn, which is "" otherwise.
+ */
+int cap_open_live(struct cap_src *src, const char *iface, const char *bpf,
+    const struct cap_live_opts *o, char *err, size_t errsz, int *exit_code,
+    char *warn, size_t warnsz);
+
+/* The descriptor to poll() for a live source's packets. */
+int cap_fd(const struct cap_src *src);
+
+/*
+ * Live: hand over the packets that are waiting, without blocking.  Returns
+ * the number handled, or -1 with err set (the interface went away...).
+ */
+int cap_dispatch(struct cap_src *src, cap_packet_cb cb, void *ctx, char *err, size_t errsz);
+
+/* The kernel's counters for a live source; false when it has none. */
+bool cap_kernel_stats(const struct cap_src *src, uint64_t *received, uint64_t *dropped,
+    uint64_t *if_dropped);
 
 /*
  * Read packets until the end of the file, calling cb for each.  Every

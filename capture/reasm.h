@@ -33,7 +33,7 @@
 #define REASM_MAX (256 * 1024)	/* bytes buffered ahead of a hole, per direction */
 #endif
 #ifndef REASM_SEGS_MAX
-#define REASM_SEGS_MAX 32	/* disjoint byte ranges held ahead of a hole */
+#define REASM_SEGS_MAX 16	/* disjoint byte ranges held ahead of a hole */
 #endif
 
 /*

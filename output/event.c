@@ -80,18 +80,48 @@ sb_fmt(struct sb *s, const char *fmt, ...)
 
 /* --- output stream ------------------------------------------------------- */
 
+static FILE *
+open_events(const char *path, bool line_buffered)
+{
+	FILE *fp = path ? fopen(path, "a") : stdout;
+
+	if (fp != NULL && line_buffered)
+		setvbuf(fp, NULL, _IOLBF, 0);
+	return fp;
+}
+
 int
-ev_out_open(struct ev_out *o, const char *path, char *err, size_t errsz)
+ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err, size_t errsz)
 {
 	memset(o, 0, sizeof(*o));
 	json_init(&o->w);
 	o->path = path;
-	o->fp = path ? fopen(path, "a") : stdout;
+	o->line_buffered = line_buffered;
+	o->fp = open_events(path, line_buffered);
 	if (o->fp == NULL) {
 		snprintf(err, errsz, "%s: cannot open for writing: %s", path, strerror(errno));
 		json_free(&o->w);
 		return -1;
 	}
+	return 0;
+}
+
+int
+ev_out_reopen(struct ev_out *o, char *err, size_t errsz)
+{
+	FILE *fp;
+
+	if (o->path == NULL)
+		return 0;
+	fp = open_events(o->path, o->line_buffered);
+	if (fp == NULL) {
+		snprintf(err, errsz, "%s: cannot reopen, still writing to the old file: %s",
+		    o->path, strerror(errno));
+		return -1;
+	}
+	if (fflush(o->fp) != 0 || fclose(o->fp) != 0)
+		o->n.n_write_errors++;
+	o->fp = fp;
 	return 0;
 }
 
@@ -782,6 +812,71 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reaso
 	put_tail(w, hs, &msg, id, true);
 	write_event(o, true);
 	keep_alert(o, &msg);
+}
+
+void
+ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size_t n,
+    const struct ev_iface *ifs, size_t n_ifs)
+{
+	struct json_w *w = &o->w;
+	const char *group = NULL;
+
+	json_reset(w);
+	json_obj_begin(w, NULL);
+	put_time(w, "@timestamp", ts_us);
+	json_obj_begin(w, "ecs");
+	json_cstr(w, "version", EV_ECS_VERSION);
+	json_obj_end(w);
+	json_obj_begin(w, "event");
+	json_cstr(w, "kind", "metric");
+	json_arr_begin(w, "category");
+	json_cstr(w, NULL, "network");
+	json_arr_end(w);
+	json_arr_begin(w, "type");
+	json_cstr(w, NULL, "info");
+	json_arr_end(w);
+	json_cstr(w, "dataset", "tlsentry.stats");
+	json_cstr(w, "module", "tlsentry");
+	json_obj_end(w);
+	json_obj_begin(w, "observer");
+	json_cstr(w, "type", "sensor");
+	json_cstr(w, "vendor", "tlsentry");
+	json_cstr(w, "product", "tlsentry");
+	json_cstr(w, "version", TLSENTRY_VERSION);
+	json_obj_end(w);
+	json_cstr(w, "message", "tlsentry counters");
+	json_obj_begin(w, "tlsentry");
+	json_obj_begin(w, "stats");
+	for (size_t i = 0; i < n; i++) {
+		if (group != NULL && (c[i].group == NULL || strcmp(c[i].group, group) != 0)) {
+			json_obj_end(w);
+			group = NULL;
+		}
+		if (c[i].group != NULL && group == NULL) {
+			group = c[i].group;
+			json_obj_begin(w, group);
+		}
+		json_u64(w, c[i].name, c[i].value);
+	}
+	if (group != NULL)
+		json_obj_end(w);
+	json_obj_end(w);
+	if (n_ifs > 0) {
+		json_arr_begin(w, "interfaces");
+		for (size_t i = 0; i < n_ifs; i++) {
+			json_obj_begin(w, NULL);
+			json_cstr(w, "name", ifs[i].name);
+			json_u64(w, "received", ifs[i].received);
+			json_u64(w, "dropped", ifs[i].dropped);
+			json_u64(w, "if_dropped", ifs[i].if_dropped);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+	}
+	json_obj_end(w);
+	json_obj_end(w);
+	write_event(o, false);
+	o->n.n_metrics++;
 }
 
 const char *

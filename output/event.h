@@ -69,6 +69,7 @@ struct ev_handshake {
 struct ev_counts {
 	uint64_t n_events;	/* written */
 	uint64_t n_alerts;	/* of which alerts */
+	uint64_t n_metrics;	/* of which metric events */
 	uint64_t n_too_large;	/* dropped: over JSON_MAX */
 	uint64_t n_write_errors;
 };
@@ -78,6 +79,7 @@ struct ev_counts {
 struct ev_out {
 	FILE *fp;		/* owned unless it is stdout */
 	const char *path;	/* NULL for stdout */
+	bool line_buffered;
 	struct json_w w;
 	struct ev_counts n;
 	/* the first alerts' messages, JSON-escaped, cut at 300 bytes */
@@ -85,13 +87,42 @@ struct ev_out {
 	unsigned n_alerts_kept;
 };
 
-/* Events to path (appended), or stdout when path is NULL.  -1 + err on failure. */
-int ev_out_open(struct ev_out *o, const char *path, char *err, size_t errsz);
+/*
+ * Events to path (appended), or stdout when path is NULL.  -1 + err on
+ * failure.  Line-buffered output writes each event as it is made (for a
+ * shipper tailing the file); otherwise events are written in large blocks.
+ */
+int ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err,
+    size_t errsz);
+
+/*
+ * Close and reopen the output file (logrotate moved it away).  On failure
+ * the old stream is kept and -1 returned with err set.  No-op for stdout.
+ */
+int ev_out_reopen(struct ev_out *o, char *err, size_t errsz);
 
 /* Flush and close; returns -1 if any write failed (errno set). */
 int ev_out_close(struct ev_out *o);
 
 void ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs);
+
+/* One counter of a metric event: tlsentry.stats.<group>.<name>, or
+ * tlsentry.stats.<name> when group is NULL.  Counters of a group are adjacent. */
+struct ev_counter {
+	const char *group;
+	const char *name;
+	uint64_t value;
+};
+
+/* The kernel's view of a live interface (pcap_stats). */
+struct ev_iface {
+	const char *name;
+	uint64_t received, dropped, if_dropped;
+};
+
+/* An ECS metric event (event.kind "metric") with the run's counters. */
+void ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size_t n,
+    const struct ev_iface *ifs, size_t n_ifs);
 
 /* An alert for hs with its reason (e.g. "unexpected-issuer"). */
 void ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reason);

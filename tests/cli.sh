@@ -478,5 +478,29 @@ else
 	pass
 fi
 
+# --- live capture and operation options ----------------------------------------
+
+check_error 2 "-r and -i together" "cannot be mixed" -- -r "$STORY" -i lo
+check_error 2 "--memcap with an unknown unit" "--memcap|unit" -- --memcap 12Q -r "$STORY"
+check_error 2 "--max-flows 0" "--max-flows|out of range" -- --max-flows 0 -r "$STORY"
+check_error 2 "--stats-interval not a number" "--stats-interval|not a number" \
+    -- --stats-interval soon -r "$STORY"
+check_error 2 "--pidfile without its argument" "--pidfile|needs an argument" -- -r "$STORY" --pidfile
+check_error 1 "-Z for a user that does not exist" "nosuchuser|no such user" \
+    -- -Z nosuchuser -r "$STORY"
+if [ "$(id -u)" -eq 0 ]; then
+	check_error 1 "-i for an interface that does not exist" "nosuchif0|no such interface" \
+	    -- -i nosuchif0
+else
+	check_error 1 "-i without the right to capture" "permission denied" -- -i lo
+fi
+check_exit 0 "--stats-interval with a file: a final metric event" \
+    -- -q --stats-interval 60 -r "$STORY"
+expect_eq "one metric event" 1 "$(count "$OUT" '"kind":"metric"')"
+expect_eq "the metric event counts the packets" 1 \
+    "$(grep '"kind":"metric"' "$OUT" | grep -c '"stats":{"packets":114,')"
+check_exit 0 "--pidfile with a file" -- -q --pidfile "$T/pid" -Z root -r "$STORY"
+expect_eq "pid file removed at exit" no "$([ -e "$T/pid" ] && echo yes || echo no)"
+
 echo "tests/cli.sh: $N_PASS passed, $N_FAIL failed"
 [ "$N_FAIL" -eq 0 ]

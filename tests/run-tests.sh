@@ -49,6 +49,8 @@ done
 run samples tests/samples.sh "$bin"
 run hostile tests/hostile.sh "$bin"
 run cli tests/cli.sh "$bin"
+run live tests/live.sh "$bin"
+run flood python3 tests/flood.py "$build/tests/floodgen" "$bin" "$build/flood"
 run corpus python3 tests/oracle.py --bin "$bin" --corpus ../shared/corpus
 
 echo "$pass passed, $fail failed"

@@ -39,7 +39,7 @@ emit_both(struct ev_handshake *hs, struct ev_counts *n)
 	struct ev_out o;
 	char err[128];
 
-	T_EQ_I(ev_out_open(&o, NULL, err, sizeof(err)), 0);
+	T_EQ_I(ev_out_open(&o, NULL, false, err, sizeof(err)), 0);
 	o.fp = open_memstream(&out_buf, &out_len);
 	ev_emit_handshake(&o, hs);
 	ev_emit_alert(&o, hs, "unexpected-issuer");

@@ -1610,7 +1610,7 @@ test_reasm_random_order(void)
 	int bad_runs = 0;
 
 	for (uint32_t seed = 1; seed <= 300; seed++) {
-		struct seg segs[REASM_SEGS_MAX];
+		struct seg segs[REASM_SEGS_MAX + 24];
 		int n = 0, n_base;
 		uint32_t isn;
 
@@ -1620,8 +1620,8 @@ test_reasm_random_order(void)
 		/* the sequence space: sometimes right before the wrap */
 		isn = (seed % 3 == 0) ? 0xffffffffu - (rnd() % LEN) : rnd();
 
-		/* cut points: 8..20 base segments covering [0, LEN) */
-		n_base = 8 + (int)(rnd() % 13);
+		/* cut points: 4..REASM_SEGS_MAX - 4 base segments covering [0, LEN) */
+		n_base = 4 + (int)(rnd() % (REASM_SEGS_MAX - 7));
 		uint32_t cut[24];
 		cut[0] = 0;
 		for (int i = 1; i < n_base; i++)

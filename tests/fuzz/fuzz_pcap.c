@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rules = rules_parse(text, sizeof(text) - 1, "fuzz", NULL, err, sizeof(err));
 	if (fuzz_pcap_open(&src, data, size) != 0)
 		return 0;
-	if (ev_out_open(&out, "/dev/null", err, sizeof(err)) == 0) {
+	if (ev_out_open(&out, "/dev/null", false, err, sizeof(err)) == 0) {
 		struct engine *e = engine_new(NULL, rules, &out);
 		void *ctx[2] = { e, &src };
 		if (e != NULL)
