@@ -754,7 +754,7 @@ flags:
 void
 engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const uint8_t *p)
 {
-	struct pkt pkt;
+	struct pkt pkt = { .ts_us = 0 };
 	enum dec_status st;
 
 	e->st.n_packets++;

@@ -170,11 +170,12 @@ write_event(struct ev_out *o, bool is_alert)
 static void
 keep_alert(struct ev_out *o, const struct sb *msg)
 {
-	char *out = o->alerts[o->n_alerts_kept];
 	size_t cap = sizeof(o->alerts[0]) - 4, n = 0;
+	char *out;
 
 	if (o->n_alerts_kept == EV_ALERTS_KEPT)
 		return;
+	out = o->alerts[o->n_alerts_kept];
 	for (size_t i = 0; i < msg->n && n + 4 < cap; i++) {
 		unsigned char c = (unsigned char)msg->b[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\')

@@ -460,7 +460,7 @@ tls_version_names(uint16_t v, const char **version, const char **protocol)
 		break;
 	}
 	if ((v >> 8) == 0x7f) {		/* draft-ietf-tls-tls13-NN */
-		snprintf(draft, sizeof(draft), "1.3-draft%u", v & 0xff);
+		snprintf(draft, sizeof(draft), "1.3-draft%u", (unsigned)(v & 0xff));
 		*version = draft;
 		return;
 	}
