@@ -35,7 +35,7 @@ struct session {
 	bool roles_inferred;
 	bool tls_seen;			/* a handshake message was read: report it */
 	int64_t ts_us;			/* first handshake message */
-	const char *source;		/* capture it came from (borrowed, lives for the run) */
+	const char *source;		/* capture or interface it came from (borrowed) */
 	bool sni_usable;		/* the SNI is a host name, not an address or junk */
 	struct tls_client_hello *ch;	/* last ClientHello */
 	unsigned n_ch;
@@ -51,6 +51,13 @@ struct session {
 	unsigned n_anomalies;
 };
 
+/* A handshake already reported, by its ClientHello (or ServerHello) random. */
+struct seen {
+	uint8_t random[32];
+	int64_t at;
+	UT_hash_handle hh;
+};
+
 struct engine {
 	struct engine_cfg cfg;
 	const struct rules *rules;
@@ -60,8 +67,12 @@ struct engine {
 	struct memcap mem;
 	struct reasm_stats rst;
 	struct engine_stats st;
-	int64_t now_us;			/* latest capture time seen */
+	int64_t now_us;			/* the flow clock: capture time, or the tick's */
 	const char *source;		/* current capture's name */
+	int64_t pkt_us;			/* capture time of the packet at hand */
+	struct seen *seen_table;	/* uthash over seen_ring */
+	struct seen seen_ring[ENGINE_DEDUP_MAX];
+	size_t seen_next;
 	int64_t last_expire_us;
 };
 
@@ -211,7 +222,7 @@ first_seen(struct session *s, const struct flow *f)
 {
 	if (!s->tls_seen) {
 		s->tls_seen = true;
-		s->ts_us = f->last_us;
+		s->ts_us = s->e->pkt_us;	/* the capture's time, whatever the flow clock */
 		s->source = s->e->source;
 	}
 }
@@ -518,7 +529,10 @@ emit(struct session *s)
 
 	memset(&hs, 0, sizeof(hs));
 	hs.ts_us = s->ts_us;
-	hs.source_file = s->source;
+	if (e->cfg.live_clock)
+		hs.interface = s->source;
+	else
+		hs.source_file = s->source;
 	hs.family = f->key.family;
 	hs.client_ip = flow_src_addr(f, c);
 	hs.client_port = flow_src_port(f, c);
@@ -570,6 +584,42 @@ emit(struct session *s)
 	}
 }
 
+/*
+ * Has this handshake been reported already?  The same packets can reach the
+ * sensor twice: on two interfaces of a router (-i lan -i wan), or in a
+ * capture that holds them twice.  The hellos' randoms are unique per
+ * handshake; a repeat within ENGINE_DEDUP_S is counted, not reported.
+ */
+static bool
+already_reported(struct engine *e, const struct session *s)
+{
+	const uint8_t *random = s->ch ? s->ch->random : s->sh ? s->sh->random : NULL;
+	struct seen *x = NULL;
+
+	if (random == NULL)
+		return false;
+	HASH_FIND(hh, e->seen_table, random, 32, x);
+	if (x != NULL && e->now_us - x->at <= (int64_t)ENGINE_DEDUP_S * 1000000) {
+		e->st.n_duplicates++;
+		return true;
+	}
+	if (x == NULL) {
+		x = &e->seen_ring[e->seen_next];	/* reuse the oldest slot */
+		if (x->at != 0)
+			HASH_DEL(e->seen_table, x);
+		e->seen_next = (e->seen_next + 1) % ENGINE_DEDUP_MAX;
+		memcpy(x->random, random, 32);
+		hashtab_oom = 0;
+		HASH_ADD(hh, e->seen_table, random, 32, x);
+		if (hashtab_oom) {
+			x->at = 0;
+			return false;
+		}
+	}
+	x->at = e->now_us ? e->now_us : 1;
+	return false;
+}
+
 /* Count the flow's outcome once, when its session ends. */
 static void
 account(struct session *s)
@@ -592,7 +642,7 @@ session_end(struct session *s)
 {
 	struct flow *f = s->f;
 
-	if (s->tls_seen)
+	if (s->tls_seen && !already_reported(s->e, s))
 		emit(s);
 	account(s);
 	f->done = true;
@@ -759,12 +809,17 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 
 	e->st.n_packets++;
 	e->st.n_bytes += h->len;
-	pkt.ts_us = capture_time(h);
-	if (pkt.ts_us > e->now_us)
-		e->now_us = pkt.ts_us;
-	if (e->now_us - e->last_expire_us >= 1000000) {	/* idle flows, once a second */
-		flow_expire(e->flows, e->now_us);
-		e->last_expire_us = e->now_us;
+	e->pkt_us = capture_time(h);
+	if (e->cfg.live_clock) {
+		pkt.ts_us = e->now_us;		/* engine_tick() moves it, once a second */
+	} else {
+		pkt.ts_us = e->pkt_us;
+		if (pkt.ts_us > e->now_us)
+			e->now_us = pkt.ts_us;
+		if (e->now_us - e->last_expire_us >= 1000000) {	/* idle flows, once a second */
+			flow_expire(e->flows, e->now_us);
+			e->last_expire_us = e->now_us;
+		}
 	}
 	st = dec_packet(linktype, p, h->caplen < h->len ? h->caplen : h->len, &pkt);
 	e->st.n_decode[st]++;
@@ -815,6 +870,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	flow_table_free(e->flows);		/* ends every flow first */
+	HASH_CLEAR(hh, e->seen_table);		/* entries live in seen_ring */
 	cert_cache_free(e->certs);
 	free(e);
 }

@@ -27,7 +27,16 @@
 					   and certificates, all flows together */
 #endif
 
+#ifndef ENGINE_DEDUP_MAX
+#define ENGINE_DEDUP_MAX 8192	/* recent handshakes remembered to drop duplicates */
+#endif
+#ifndef ENGINE_DEDUP_S
+#define ENGINE_DEDUP_S 300	/* ... for this long */
+#endif
+
 struct engine_cfg {
+	bool live_clock;	/* live capture: flows age by engine_tick()'s
+				   monotonic time, not by packet timestamps */
 	size_t max_flows;	/* 0: FLOW_MAX */
 	unsigned idle_s;	/* 0: FLOW_IDLE_S */
 	size_t reasm_max;	/* 0: REASM_MAX */
@@ -60,6 +69,8 @@ struct engine_stats {
 	uint64_t n_giveup[GIVEUP_N];
 	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
 	uint64_t n_rst_ignored;	/* RSTs outside the sender's window, not believed */
+	uint64_t n_duplicates;	/* handshakes seen again (another interface, a
+				   duplicated capture) and not reported twice */
 	struct flow_stats flows;
 	struct reasm_stats reasm;
 	struct cert_stats certs;
@@ -76,14 +87,16 @@ void engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h,
     const uint8_t *p);
 
 /*
- * Name of the capture the next packets come from (ECS log.file.path), or
- * NULL; borrowed, it must live until engine_free().
+ * Where the next packets come from: a capture file (ECS log.file.path) or,
+ * with live_clock, an interface (observer.ingress.interface.name); NULL for
+ * none.  Borrowed: it must live until engine_free().
  */
 void engine_set_source(struct engine *e, const char *name);
 
 /*
- * Time passes without packets (live capture): end the flows idle since
- * before now_us - idle.  With files, packet timestamps drive the clock.
+ * Time passes (live capture, with live_clock: now_us from a monotonic
+ * clock): end the flows idle since before now_us - idle.  With files,
+ * packet timestamps drive the clock and this is not needed.
  */
 void engine_tick(struct engine *e, int64_t now_us);
 

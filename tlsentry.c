@@ -17,8 +17,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <openssl/opensslv.h>
 
 #include "capture/capture.h"
@@ -62,7 +65,6 @@ struct run {
 	const struct cap_src *src;	/* the one being read */
 	bool progress;			/* stderr is a terminal and not -q */
 	bool progress_shown;
-	uint64_t n_read, n_filtered_out;	/* packets from every source */
 	struct timespec start, last_tick, last_stats;
 	uint64_t bytes_before;		/* of earlier files */
 	int rc;
@@ -124,9 +126,9 @@ usage_error(const char *fmt, ...)
 
 /* --- command line ---------------------------------------------------------- */
 
-/* "64M", "256K", "1G" or plain bytes; lo..hi inclusive. */
+/* "64M", "256K", "1G" or plain bytes (or a plain count, if !units); lo..hi inclusive. */
 static uint64_t
-parse_size(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, bool units)
 {
 	char *end;
 	unsigned long long v;
@@ -136,14 +138,15 @@ parse_size(const char *opt, const char *s, uint64_t lo, uint64_t hi)
 	v = strtoull(s, &end, 10);
 	if (end == s || errno != 0 || s[0] == '-')
 		usage_error("%s '%s' is not a number", opt, s);
-	switch (*end) {
+	switch (units ? *end : '\0') {
 	case 'k': case 'K': mult = 1024; end++; break;
 	case 'm': case 'M': mult = 1024 * 1024; end++; break;
 	case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
 	default: break;
 	}
 	if (*end != '\0')
-		usage_error("%s '%s': unknown unit (use K, M or G)", opt, s);
+		usage_error(units ? "%s '%s': unknown unit (use K, M or G)" :
+		    "%s '%s' is not a whole number", opt, s);
 	if (v > hi / mult || v * mult < lo || v * mult > hi)
 		usage_error("%s '%s' is out of range (%llu to %llu)", opt, s,
 		    (unsigned long long)lo, (unsigned long long)hi);
@@ -214,6 +217,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'i':
 			if (o->n_ifaces == IFACES_MAX)
 				usage_error("more than %d interfaces", IFACES_MAX);
+			if (optarg[0] == '\0')
+				usage_error("%s", "-i needs an interface name");
 			o->ifaces[o->n_ifaces++] = optarg;
 			break;
 		case 'R':
@@ -239,28 +244,28 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->pidfile = optarg;
 			break;
 		case OPT_STATS:
-			o->stats_interval = (unsigned)parse_size("--stats-interval", optarg, 1, 86400);
+			o->stats_interval = (unsigned)parse_num("--stats-interval", optarg, 1, 86400, false);
 			break;
 		case OPT_SNAPLEN:
-			o->live.snaplen = (int)parse_size("--snaplen", optarg, 96, 262144);
+			o->live.snaplen = (int)parse_num("--snaplen", optarg, 96, 262144, true);
 			break;
 		case OPT_BUFFER:
-			o->live.buffer_bytes = (int)parse_size("--buffer-size", optarg, 1 << 16, 1u << 30);
+			o->live.buffer_bytes = (int)parse_num("--buffer-size", optarg, 1 << 16, 1u << 30, true);
 			break;
 		case OPT_NOPROMISC:
 			o->live.no_promisc = true;
 			break;
 		case OPT_MAXFLOWS:
-			o->cfg.max_flows = parse_size("--max-flows", optarg, 1, 1u << 26);
+			o->cfg.max_flows = parse_num("--max-flows", optarg, 1, 1u << 26, false);
 			break;
 		case OPT_MAXFLOWBYTES:
-			o->cfg.reasm_max = parse_size("--max-flow-bytes", optarg, 4096, 1u << 30);
+			o->cfg.reasm_max = parse_num("--max-flow-bytes", optarg, 4096, 1u << 30, true);
 			break;
 		case OPT_MEMCAP:
-			o->cfg.memcap = parse_size("--memcap", optarg, 1u << 20, (uint64_t)1 << 40);
+			o->cfg.memcap = parse_num("--memcap", optarg, 1u << 20, (uint64_t)1 << 40, true);
 			break;
 		case OPT_IDLE:
-			o->cfg.idle_s = (unsigned)parse_size("--idle-timeout", optarg, 1, 86400);
+			o->cfg.idle_s = (unsigned)parse_num("--idle-timeout", optarg, 1, 86400, false);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -319,17 +324,21 @@ catch_signals(void)
 
 /* --- privileges ---------------------------------------------------------------- */
 
-/*
- * Become USER once every source and the output are open: setgroups, setgid,
- * setuid, in that order, then check that the change took and cannot be
- * undone.  Parsing hostile packets as root is never the default.
- */
+/* Who to become after start-up; looked up before anything is opened. */
+struct target_user {
+	bool change;
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
 static void
-drop_privileges(const char *user)
+resolve_user(const char *user, struct target_user *t)
 {
 	struct passwd *pw;
 	bool root = geteuid() == 0;
 
+	memset(t, 0, sizeof(*t));
 	if (user == NULL)
 		user = root ? DEFAULT_USER : NULL;
 	if (user == NULL || strcmp(user, "root") == 0)
@@ -342,23 +351,102 @@ drop_privileges(const char *user)
 			return;
 		die(EXIT_RUNTIME, "-Z %s: only root can change user", user);
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
-		die(EXIT_RUNTIME, "cannot become user %s: %s", user, strerror(errno));
-	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
-	    getegid() != pw->pw_gid || (pw->pw_uid != 0 && setuid(0) == 0))
-		die(EXIT_RUNTIME, "privilege drop to %s did not take", user);
+	t->change = true;
+	t->uid = pw->pw_uid;
+	t->gid = pw->pw_gid;
+	snprintf(t->name, sizeof(t->name), "%s", pw->pw_name);
 }
 
+/* Give up every capability (file capabilities included) and any way back. */
+static void
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		die(EXIT_RUNTIME, "cannot drop capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die(EXIT_RUNTIME, "cannot set no_new_privs: %s", strerror(errno));
+}
+
+/*
+ * Become the target user once every source and the output are open:
+ * setgroups, setgid, setuid, in that order, then check that the change took
+ * and cannot be undone.  Parsing hostile packets as root is never the
+ * default.  Capabilities a non-root start had (setcap) are dropped too.
+ */
+static void
+drop_privileges(const struct target_user *t)
+{
+	if (t->change) {
+		if (initgroups(t->name, t->gid) != 0 || setgid(t->gid) != 0 || setuid(t->uid) != 0)
+			die(EXIT_RUNTIME, "cannot become user %s: %s", t->name, strerror(errno));
+		if (getuid() != t->uid || geteuid() != t->uid || getgid() != t->gid ||
+		    getegid() != t->gid || (t->uid != 0 && setuid(0) == 0))
+			die(EXIT_RUNTIME, "privilege drop to %s did not take", t->name);
+	}
+	if (geteuid() != 0)		/* -Z root keeps everything, as asked */
+		drop_capabilities();
+}
+
+static const char *pidfile_path;
+static pid_t pidfile_owner;
+
+/* Remove the pid file at exit, if it is still ours (best effort after the drop). */
+static void
+remove_pidfile(void)
+{
+	char buf[32] = "";
+	int fd;
+
+	if (pidfile_path == NULL || getpid() != pidfile_owner)
+		return;
+	fd = open(pidfile_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (read(fd, buf, sizeof(buf) - 1) > 0 && atol(buf) == (long)getpid())
+		(void)unlink(pidfile_path);
+	close(fd);
+}
+
+/*
+ * Create the pid file, never through a symbolic link (one standing there is
+ * replaced, its target untouched) and never over the file of a tlsentry
+ * that is still running; a stale one is replaced.
+ */
 static void
 write_pidfile(const char *path)
 {
 	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	int fd, n;
 
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		int old = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		long pid = 0;
+		if (old >= 0) {
+			ssize_t k = read(old, buf, sizeof(buf) - 1);
+			buf[k > 0 ? k : 0] = '\0';
+			pid = atol(buf);
+			close(old);
+		}
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			die(EXIT_RUNTIME, "%s: tlsentry (pid %ld) is already running", path, pid);
+		if (unlink(path) != 0)		/* stale: its process is gone */
+			break;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (fd < 0 || write(fd, buf, (size_t)n) != n || close(fd) != 0)
-		die(EXIT_RUNTIME, "%s: cannot write the pid file: %s", path, strerror(errno));
+		die(EXIT_RUNTIME, "%s: cannot write the pid file: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+	pidfile_path = path;
+	pidfile_owner = getpid();
+	atexit(remove_pidfile);		/* also on die() */
 }
 
 /* --- counters ------------------------------------------------------------------- */
@@ -391,6 +479,27 @@ human_bytes(double b, char *out, size_t outsz)
 	snprintf(out, outsz, u == 0 ? "%.0f %s" : "%.1f %s", b, unit[u]);
 }
 
+/* Packets read from every source so far (filtered out ones included). */
+static uint64_t
+packets_read(const struct run *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->n_srcs; i++)
+		n += r->srcs[i].n_read;
+	return n;
+}
+
+static uint64_t
+packets_filtered_out(const struct run *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->n_srcs; i++)
+		n += r->srcs[i].n_filtered_out;
+	return n;
+}
+
 /* The counters of a metric event, grouped as they appear under tlsentry.stats. */
 static void
 emit_metric(struct run *r)
@@ -401,12 +510,17 @@ emit_metric(struct run *r)
 
 	engine_stats(r->engine, &st);
 	const struct ev_counter c[] = {
-		{ NULL, "packets", r->n_read },
+		{ NULL, "packets", packets_read(r) },
 		{ NULL, "bytes", st.n_bytes },
 		{ NULL, "handshakes", st.n_handshakes },
 		{ NULL, "handshakes_with_certificate", st.n_with_cert },
 		{ NULL, "certificates", st.n_certs },
 		{ NULL, "alerts", st.n_alerts },
+		{ NULL, "duplicate_handshakes", st.n_duplicates },
+		{ "events", "written", r->out->n.n_events },
+		{ "events", "write_errors", r->out->n.n_write_errors },
+		{ "events", "reopen_failures", r->out->n.n_reopen_failures },
+		{ "events", "too_large", r->out->n.n_too_large },
 		{ "flows", "active", st.flows.n_active },
 		{ "flows", "peak", st.flows.n_peak },
 		{ "flows", "created", st.flows.n_created },
@@ -546,6 +660,9 @@ open_sources(struct run *r)
 	for (size_t i = 0; i < o->n_inputs; i++, r->n_srcs++)
 		if (cap_open_file(&r->srcs[i], o->inputs[i], o->bpf, err, sizeof(err), &code) != 0)
 			die(code, "%s", err);
+	if (o->n_ifaces > 0 && o->live.snaplen != 0 && o->live.snaplen < 1600)
+		log_warn("--snaplen %d cuts full-size frames: handshakes crossing them will "
+		    "be reported incomplete", o->live.snaplen);
 	for (size_t i = 0; i < o->n_ifaces; i++, r->n_srcs++) {
 		if (cap_open_live(&r->srcs[i], o->ifaces[i], o->bpf, &o->live, err, sizeof(err),
 		    &code, warn, sizeof(warn)) != 0)
@@ -577,22 +694,31 @@ read_file(struct run *r, struct cap_src *src)
 		log_warn("%s: capture cut short or damaged after %llu packets (%s); "
 		    "kept what was read", src->name, (unsigned long long)src->n_read, err);
 	r->src = NULL;
-	r->n_read += src->n_read;
-	r->n_filtered_out += src->n_filtered_out;
 	cap_close(src);
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*
  * Live: poll every interface, hand over what is waiting, and once a second
- * let time pass in the engine (idle flows end on the wall clock when no
- * packet moves capture time).
+ * let time pass in the engine.  Idle time is measured on the monotonic
+ * clock: a wall-clock step (NTP's first sync) must not end every flow.
  */
 static void
 read_live(struct run *r)
 {
 	struct pollfd pfd[IFACES_MAX];
 	char err[512];
-	int64_t last_tick = wall_us();
+	int64_t last_tick = mono_us();
+
+	engine_tick(r->engine, last_tick);
 
 	for (size_t i = 0; i < r->n_srcs; i++) {
 		pfd[i].fd = cap_fd(&r->srcs[i]);
@@ -609,6 +735,7 @@ read_live(struct run *r)
 			if (pfd[i].revents == 0)
 				continue;
 			r->src = &r->srcs[i];
+			engine_set_source(r->engine, r->srcs[i].name);
 			if (cap_dispatch(&r->srcs[i], on_packet, r, err, sizeof(err)) < 0) {
 				log_error("%s", err);
 				r->rc = EXIT_RUNTIME;
@@ -617,13 +744,11 @@ read_live(struct run *r)
 			r->src = NULL;
 		}
 		housekeeping(r);
-		if (wall_us() - last_tick >= 1000000) {
-			last_tick = wall_us();
+		if (mono_us() - last_tick >= 1000000) {
+			last_tick = mono_us();
 			engine_tick(r->engine, last_tick);
 		}
 	}
-	for (size_t i = 0; i < r->n_srcs; i++)
-		r->n_read += r->srcs[i].n_read;
 }
 
 /* --- the end ----------------------------------------------------------------------- */
@@ -642,21 +767,25 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 	const struct opts *o = r->o;
 	const struct ev_out *out = r->out;
 	char bytes[32];
-	uint64_t gaveup = 0;
+	uint64_t gaveup = 0, n_read = packets_read(r), n_out = packets_filtered_out(r);
 	size_t n_src = o->n_inputs + o->n_ifaces;
 
 	for (int i = 0; i < GIVEUP_N; i++)
 		gaveup += st->n_giveup[i];
 	human_bytes((double)st->n_bytes, bytes, sizeof(bytes));
 	fprintf(stderr, "tlsentry: %sread %llu %s from %zu %s in %.2f s",
-	    stop_requested && o->n_inputs > 0 ? "interrupted: " : "", U(r->n_read),
-	    plural(r->n_read, "packet", "packets"), n_src,
+	    stop_requested && o->n_inputs > 0 ? "interrupted: " : "", U(n_read),
+	    plural(n_read, "packet", "packets"), n_src,
 	    o->n_ifaces > 0 ? (n_src == 1 ? "interface" : "interfaces") :
 	    (n_src == 1 ? "file" : "files"), secs);
-	if (r->n_filtered_out > 0)
-		fprintf(stderr, ", %llu matched the filter", U(r->n_read - r->n_filtered_out));
+	if (n_out > 0)
+		fprintf(stderr, ", %llu matched the filter", U(n_read - n_out));
 	fprintf(stderr, " (%s); %llu TCP %s, %llu with TLS\n", bytes, U(st->flows.n_created),
 	    plural(st->flows.n_created, "flow", "flows"), U(st->n_tls_flows));
+	if (st->n_duplicates > 0)
+		fprintf(stderr, "tlsentry: %llu duplicate %s not reported again (seen on more than "
+		    "one interface, or twice in the capture)\n", U(st->n_duplicates),
+		    plural(st->n_duplicates, "handshake", "handshakes"));
 	fprintf(stderr, "tlsentry: %llu %s: %llu with a server certificate, "
 	    "%llu with it encrypted (TLS 1.3), %llu resumed; %llu %s (%llu distinct); "
 	    "%llu %s\n",
@@ -706,6 +835,7 @@ main(int argc, char **argv)
 	struct opts o;
 	struct ev_out out;
 	struct engine_stats st;
+	struct target_user target;
 	struct timespec t0, t1;
 	char err[512];
 
@@ -713,6 +843,9 @@ main(int argc, char **argv)
 	if (siphash_seed() != 0)
 		die(EXIT_RUNTIME, "cannot seed the hash key: %s", strerror(errno));
 	r.o = &o;
+	the_run = &r;
+	catch_signals();			/* before the pid file invites signals */
+	resolve_user(o.user, &target);
 	if (o.rules_path != NULL) {
 		r.rules = rules_load(o.rules_path, stderr, err, sizeof(err));
 		if (r.rules == NULL)
@@ -724,14 +857,13 @@ main(int argc, char **argv)
 	r.out = &out;
 	if (o.pidfile != NULL)
 		write_pidfile(o.pidfile);
-	drop_privileges(o.user);
+	drop_privileges(&target);
 
 	r.progress = !o.quiet && o.n_ifaces == 0 && isatty(STDERR_FILENO);
+	o.cfg.live_clock = o.n_ifaces > 0;
 	r.engine = engine_new(&o.cfg, r.rules, &out);
 	if (r.engine == NULL)
 		die(EXIT_RUNTIME, "out of memory");
-	the_run = &r;
-	catch_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r.last_stats = t0;
 	if (o.n_ifaces > 0) {
@@ -756,12 +888,11 @@ main(int argc, char **argv)
 		cap_close(&r.srcs[i]);
 	engine_free(r.engine);
 	if (ev_out_close(&out) != 0) {
-		log_error("%s: error writing events: %s", o.out_path ? o.out_path : "stdout",
-		    strerror(errno));
+		log_error("%s: %llu failed %s: events were lost (first error: %s)",
+		    o.out_path ? o.out_path : "standard output", (unsigned long long)out.n.n_write_errors,
+		    out.n.n_write_errors == 1 ? "write" : "writes", strerror(out.first_errno));
 		r.rc = EXIT_RUNTIME;
 	}
 	rules_free(r.rules);
-	if (o.pidfile != NULL)
-		(void)unlink(o.pidfile);	/* may fail after the drop; systemd cleans up */
 	return r.rc;
 }

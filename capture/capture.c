@@ -148,7 +148,10 @@ cap_open_live(struct cap_src *src, const char *iface, const char *bpf,
 	}
 	if (pcap_set_snaplen(src->pcap, o->snaplen ? o->snaplen : CAP_SNAPLEN) != 0 ||
 	    pcap_set_promisc(src->pcap, !o->no_promisc) != 0 ||
-	    pcap_set_immediate_mode(src->pcap, 1) != 0 ||	/* no events held back */
+	    /* hand packets over at least every CAP_TIMEOUT_MS, so no event waits
+	     * for a buffer to fill; unlike immediate mode this keeps libpcap's
+	     * TPACKET_V3 ring of --buffer-size, not 512 fixed slots */
+	    pcap_set_timeout(src->pcap, CAP_TIMEOUT_MS) != 0 ||
 	    pcap_set_buffer_size(src->pcap, o->buffer_bytes ? o->buffer_bytes : CAP_BUFFER) != 0 ||
 	    pcap_set_tstamp_precision(src->pcap, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
 		snprintf(err, errsz, "%s: cannot set capture options: %s", iface,

@@ -20,7 +20,10 @@
 #define CAP_SNAPLEN 262144	/* bytes kept per packet on a live interface */
 #endif
 #ifndef CAP_BUFFER
-#define CAP_BUFFER (32 << 20)	/* kernel capture buffer per interface */
+#define CAP_BUFFER (32 << 20)	/* kernel capture ring per interface (resident memory) */
+#endif
+#ifndef CAP_TIMEOUT_MS
+#define CAP_TIMEOUT_MS 100	/* longest a packet waits in the kernel ring */
 #endif
 
 struct cap_live_opts {
@@ -62,8 +65,8 @@ int cap_open_file(struct cap_src *src, const char *path, const char *bpf,
     char *err, size_t errsz, int *exit_code);
 
 /*
- * Open a live interface ("any" for all) in immediate mode, non-blocking, with
- * the filter compiled into the kernel.  Same error contract as
+ * Open a live interface ("any" for all), non-blocking, packets handed over
+ * within CAP_TIMEOUT_MS, with the filter compiled into the kernel.  Same error contract as
  * cap_open_file(); a libpcap warning (e.g. promiscuous mode not supported)
  * goes to warn, which is "" otherwise.
  */

@@ -8,16 +8,20 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "../parser/tls_fp.h"
 #include "../parser/tls_names.h"
 #include "event.h"
+#include "log.h"
 
 #ifndef TLSENTRY_VERSION
 #define TLSENTRY_VERSION "0.1.0"
@@ -80,12 +84,37 @@ sb_fmt(struct sb *s, const char *fmt, ...)
 
 /* --- output stream ------------------------------------------------------- */
 
+/*
+ * Open the event file for appending.  Not through a symbolic link, and only
+ * a file, device or pipe: the file is opened as root and may sit in a
+ * directory the unprivileged user writes to, who could otherwise point it
+ * at any file root can write.
+ */
 static FILE *
 open_events(const char *path, bool line_buffered)
 {
-	FILE *fp = path ? fopen(path, "a") : stdout;
+	struct stat sb;
+	FILE *fp;
+	int fd;
 
-	if (fp != NULL && line_buffered)
+	if (path == NULL) {
+		fp = stdout;
+	} else {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return NULL;
+		if (fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode) || S_ISLNK(sb.st_mode)) {
+			close(fd);
+			errno = EISDIR;
+			return NULL;
+		}
+		fp = fdopen(fd, "a");
+		if (fp == NULL) {
+			close(fd);
+			return NULL;
+		}
+	}
+	if (line_buffered)
 		setvbuf(fp, NULL, _IOLBF, 0);
 	return fp;
 }
@@ -99,11 +128,26 @@ ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err, s
 	o->line_buffered = line_buffered;
 	o->fp = open_events(path, line_buffered);
 	if (o->fp == NULL) {
-		snprintf(err, errsz, "%s: cannot open for writing: %s", path, strerror(errno));
+		snprintf(err, errsz, "%s: cannot open for writing: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		json_free(&o->w);
 		return -1;
 	}
 	return 0;
+}
+
+/* Count a failed write; say so at once, the first time (alerts are at stake). */
+static void
+write_failed(struct ev_out *o, int err)
+{
+	if (o->n.n_write_errors++ == 0) {
+		o->first_errno = err;
+		log_error("%s: cannot write events: %s (events are being lost; further "
+		    "errors are counted in the summary and metric events)",
+		    o->path ? o->path : "standard output", strerror(err));
+	}
+	if (o->fp != NULL)
+		clearerr(o->fp);		/* the next write tries again */
 }
 
 int
@@ -115,12 +159,13 @@ ev_out_reopen(struct ev_out *o, char *err, size_t errsz)
 		return 0;
 	fp = open_events(o->path, o->line_buffered);
 	if (fp == NULL) {
+		o->n.n_reopen_failures++;
 		snprintf(err, errsz, "%s: cannot reopen, still writing to the old file: %s",
-		    o->path, strerror(errno));
+		    o->path, errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return -1;
 	}
 	if (fflush(o->fp) != 0 || fclose(o->fp) != 0)
-		o->n.n_write_errors++;
+		write_failed(o, errno);
 	o->fp = fp;
 	return 0;
 }
@@ -128,19 +173,15 @@ ev_out_reopen(struct ev_out *o, char *err, size_t errsz)
 int
 ev_out_close(struct ev_out *o)
 {
-	int rc = 0;
-
 	if (o->fp != NULL) {
 		if (fflush(o->fp) != 0 || ferror(o->fp))
-			rc = -1;
+			write_failed(o, errno);
 		if (o->fp != stdout && fclose(o->fp) != 0)
-			rc = -1;
+			write_failed(o, errno);
 	}
-	if (o->n.n_write_errors > 0)
-		rc = -1;
 	json_free(&o->w);
 	o->fp = NULL;
-	return rc;
+	return o->n.n_write_errors > 0 ? -1 : 0;
 }
 
 static void
@@ -154,7 +195,7 @@ write_event(struct ev_out *o, bool is_alert)
 		return;
 	}
 	if (fwrite(doc, 1, len, o->fp) != len || putc('\n', o->fp) == EOF) {
-		o->n.n_write_errors++;
+		write_failed(o, errno);
 		return;
 	}
 	o->n.n_events++;
@@ -724,6 +765,13 @@ put_body(struct json_w *w, const struct ev_handshake *hs)
 	json_cstr(w, "vendor", "tlsentry");
 	json_cstr(w, "product", "tlsentry");
 	json_cstr(w, "version", TLSENTRY_VERSION);
+	if (hs->interface != NULL) {
+		json_obj_begin(w, "ingress");
+		json_obj_begin(w, "interface");
+		json_cstr(w, "name", hs->interface);
+		json_obj_end(w);
+		json_obj_end(w);
+	}
 	json_obj_end(w);
 	put_endpoint(w, "source", hs->family, hs->client_ip, hs->client_port);
 	json_obj_begin(w, "destination");

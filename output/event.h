@@ -35,6 +35,7 @@ enum ev_verdict {
 struct ev_handshake {
 	int64_t ts_us;		/* capture time of the first hello */
 	const char *source_file;	/* the capture it was read from, or NULL */
+	const char *interface;		/* or the interface it was captured on */
 	uint8_t family;		/* 4 or 6 */
 	const uint8_t *client_ip, *server_ip;
 	uint16_t client_port, server_port;
@@ -72,6 +73,7 @@ struct ev_counts {
 	uint64_t n_metrics;	/* of which metric events */
 	uint64_t n_too_large;	/* dropped: over JSON_MAX */
 	uint64_t n_write_errors;
+	uint64_t n_reopen_failures;
 };
 
 #define EV_ALERTS_KEPT 10	/* alert messages kept for the end-of-run summary */
@@ -82,6 +84,7 @@ struct ev_out {
 	bool line_buffered;
 	struct json_w w;
 	struct ev_counts n;
+	int first_errno;	/* of the first failed write */
 	/* the first alerts' messages, JSON-escaped, cut at 300 bytes */
 	char alerts[EV_ALERTS_KEPT][320];
 	unsigned n_alerts_kept;
@@ -101,7 +104,7 @@ int ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *er
  */
 int ev_out_reopen(struct ev_out *o, char *err, size_t errsz);
 
-/* Flush and close; returns -1 if any write failed (errno set). */
+/* Flush and close; -1 if any write failed (first_errno says why). */
 int ev_out_close(struct ev_out *o);
 
 void ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs);

@@ -502,5 +502,29 @@ expect_eq "the metric event counts the packets" 1 \
 check_exit 0 "--pidfile with a file" -- -q --pidfile "$T/pid" -Z root -r "$STORY"
 expect_eq "pid file removed at exit" no "$([ -e "$T/pid" ] && echo yes || echo no)"
 
+# files opened before the privilege drop never follow a symbolic link
+touch "$T/victim"
+ln -s "$T/victim" "$T/events-link.json"
+check_error 1 "-w through a symbolic link" "events-link.json|symbolic link" \
+    -- -q -r "$STORY" -w "$T/events-link.json"
+expect_eq "the link's target is untouched" 0 "$(wc -c < "$T/victim" | tr -d ' ')"
+ln -s "$T/victim" "$T/pid-link"
+check_exit 0 "--pidfile where a symbolic link stands" -- -q -Z root -r "$STORY" --pidfile "$T/pid-link"
+expect_eq "the link was replaced, not followed" 0 "$(wc -c < "$T/victim" | tr -d ' ')"
+echo $$ > "$T/running.pid"		# this shell: alive
+check_error 1 "--pidfile of a running process" "already running" \
+    -- -q -r "$STORY" --pidfile "$T/running.pid"
+expect_eq "its pid file is left alone" "$$" "$(cat "$T/running.pid")"
+echo 2147483600 > "$T/stale.pid"	# no such process
+check_exit 0 "--pidfile that is stale" -- -q -Z root -r "$STORY" --pidfile "$T/stale.pid"
+expect_eq "stale pid file replaced, then removed at exit" no \
+    "$([ -e "$T/stale.pid" ] && echo yes || echo no)"
+check_error 2 "-i with an empty name" "interface name" -- -i ""
+check_error 2 "--stats-interval with a unit" "--stats-interval|whole number" \
+    -- --stats-interval 1K -r "$STORY"
+check_exit 1 "writing to a full device" -- -q -r "$STORY" -w /dev/full
+expect_eq "the write error is reported at once and at the end" 2 \
+    "$(grep -c 'No space left on device' "$ERR")"
+
 echo "tests/cli.sh: $N_PASS passed, $N_FAIL failed"
 [ "$N_FAIL" -eq 0 ]

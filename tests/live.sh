@@ -89,7 +89,7 @@ handshake() {	# one TLS connection from the client namespace to the server
 }
 wait_for() {	# wait_for FILE PATTERN COUNT: up to 10 s for COUNT matching lines
 	for _ in $(seq 100); do
-		[ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		[ "$(grep -c "$2" "$1" 2>/dev/null || true)" -ge "$3" ] 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -103,6 +103,10 @@ check "tlsentry still running" 0 "$(kill -0 "$tpid" 2>/dev/null; echo $?)"
 check "alert names the rule" 1 "$(grep '"kind":"alert"' "$tmp/out/events.json" | grep -c '"rule":{"name":"watched"')"
 wait_for "$tmp/out/events.json" '"kind":"metric"' 1
 check "metric events" 0 "$(grep -q '"dataset":"tlsentry.stats"' "$tmp/out/events.json"; echo $?)"
+check "metric events count the packets while running" 0 \
+    "$(grep '"kind":"metric"' "$tmp/out/events.json" | tail -1 | grep -qE '"stats":\{"packets":[1-9]'; echo $?)"
+check "events name the interface" 0 \
+    "$(grep '"kind":"alert"' "$tmp/out/events.json" | grep -q '"ingress":{"interface":{"name":"veth-c"}}'; echo $?)"
 check "metric event has the kernel's counts" 0 \
     "$(grep '"kind":"metric"' "$tmp/out/events.json" | tail -1 | grep -q '"interfaces":\[{"name":"veth-c","received":'; echo $?)"
 
@@ -135,4 +139,30 @@ check "summary" 1 "$(grep -c 'tlsentry: 3 handshakes' "$tmp/stderr")"
 check "kernel counters in the summary" 1 "$(grep -c 'veth-c: the kernel received' "$tmp/stderr")"
 check "last line of the events is complete JSON" 0 \
     "$(tail -c 1 "$tmp/out/events.json" | od -An -c | grep -q '\\n'; echo $?)"
+
+# 5. the systemd unit's capability set: root limited to what start-up needs
+#    (samples/systemd/tlsentry.service), event file in the user's own directory
+mkdir "$tmp/unitlog" && chown nobody "$tmp/unitlog" && chmod 0750 "$tmp/unitlog"
+printf '[watched]\ndomains = *.watched.example\nissuer = O=Good Trust\n' > "$tmp/rules"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' samples/systemd/tlsentry.service |
+    tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+ip netns exec "$ns_c" setpriv --bounding-set "-all,$caps" --no-new-privs \
+    "$bin" -i veth-c -R "$tmp/rules" -w "$tmp/unitlog/events.json" 2>"$tmp/unit.err" &
+upid=$!
+pids+=("$upid")
+for _ in $(seq 50); do grep -q "capturing on" "$tmp/unit.err" && break; sleep 0.1; done
+check "starts with the unit's capabilities ($caps)" 1 "$(grep -c 'capturing on' "$tmp/unit.err")"
+check "and then has none" "0000000000000000" \
+    "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$upid/status" 2>/dev/null)"
+check "and no way back" 1 "$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$upid/status" 2>/dev/null)"
+handshake
+wait_for "$tmp/unitlog/events.json" '"kind":"event"' 1
+check "writes its events there" 1 "$(grep -c '"kind":"event"' "$tmp/unitlog/events.json" 2>/dev/null)"
+
+# 6. the interface disappears under it: one clear line, exit 1, no spinning
+ip -n "$ns_c" link del veth-c
+for _ in $(seq 50); do kill -0 "$upid" 2>/dev/null || break; sleep 0.1; done
+wait "$upid"
+check "exit status when the interface goes away" 1 "$?"
+check "says which interface went away" 1 "$(grep -c 'veth-c: ' "$tmp/unit.err" | grep -c '[1-9]')"
 finish
