@@ -45,7 +45,7 @@ HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 all: tlsentry
 
 tlsentry: $(BUILD)/tlsentry
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@	# a running copy keeps its inode
 
 $(BUILD)/tlsentry: $(BUILD)/tlsentry.o $(BUILD)/libtlsentry.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
