@@ -5,6 +5,8 @@
 #   make test     install what is missing, build, run every test
 #   make check    the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz     libFuzzer targets for FUZZ_SECONDS each (clang)
+#   make lint     cppcheck, clang-tidy (.clang-tidy) and gcc -fanalyzer, all clean
+#   make valgrind the sample captures under valgrind memcheck, no error or leak
 #   make install  copy the binary to $(DESTDIR)$(PREFIX)/bin
 
 VERSION  = 0.1.0
@@ -13,12 +15,13 @@ BUILD   ?= build
 CC      ?= cc
 
 # Debian packages the build and the tests need (installed by 'make deps').
-BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev
+BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev libseccomp-dev
 TEST_PKGS  = python3 openssl iproute2 procps time
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto 2>/dev/null || echo -lpcap -lcrypto)
+PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto libseccomp 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp 2>/dev/null || \
+                echo -lpcap -lcrypto -lseccomp)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
@@ -28,7 +31,7 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DTLSENTRY_VERSION='"$(VERSION)"' $(WARN
            $(HARDEN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
 
-LIB_SRCS = engine.c \
+LIB_SRCS = engine.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
            parser/tls_record.c parser/tls_fp.c \
@@ -41,7 +44,7 @@ REPLAYS  = $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuz
 FLOODGEN = $(BUILD)/tests/floodgen
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
-.PHONY: all deps run test check fuzz install clean
+.PHONY: all deps run test check fuzz lint valgrind install clean
 all: tlsentry
 
 tlsentry: $(BUILD)/tlsentry
@@ -115,6 +118,37 @@ fuzz:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtlsentry.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
+SRCS = tlsentry.c $(LIB_SRCS)
+
+lint: deps
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="cppcheck clang-tidy"
+	cppcheck --error-exitcode=1 --enable=warning,portability,performance --inline-suppr \
+	  --std=c11 -q -I. --suppress=missingIncludeSystem $(SRCS)
+	clang-tidy -quiet $(SRCS) -- -std=c11 -D_DEFAULT_SOURCE $(PKG_CFLAGS) -I.
+	@# -Wno-analyzer-malloc-leak: the analyzer cannot follow uthash's bucket
+	@# arrays into the table it stores them in; LeakSanitizer (make check) and
+	@# valgrind (make valgrind) check for leaks instead.
+	@for f in $(SRCS); do \
+	  gcc -std=c11 -D_DEFAULT_SOURCE $(PKG_CFLAGS) -fanalyzer -Wno-analyzer-malloc-leak \
+	    -Werror -O1 -c -o /dev/null $$f || exit 1; \
+	done
+	@echo "lint: clean"
+
+# --no-seccomp: valgrind emulates system calls and cannot run a seccomp filter
+VALGRIND = valgrind --quiet --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect
+valgrind: all
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS=valgrind
+	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/icloud-story.pcap \
+	  -R samples/watch.rules -w /dev/null
+	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/split-chain.pcap \
+	  -r samples/truncated.pcap -w /dev/null
+	@for f in tests/hostile/*.pcap; do \
+	  $(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r $$f -R samples/watch.rules \
+	    -w /dev/null || exit 1; \
+	done
+	@echo "valgrind: no errors, no leaks"
 
 install: tlsentry
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/tlsentry

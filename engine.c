@@ -284,7 +284,7 @@ static void
 on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 {
 	struct tls_server_hello tmp, *sh;
-	struct tls_cert_list cl;
+	struct tls_cert_list cl = { .n = 0, .n_total = 0 };
 	int st;
 
 	st = m->is_sslv2 ? tls_hs_sslv2_server_hello(m->body, m->len, &tmp, &cl) :

@@ -28,8 +28,10 @@
 #include "engine.h"
 #include "output/event.h"
 #include "output/log.h"
+#include "parser/cert.h"
 #include "parser/hashtab.h"
 #include "rules/rules.h"
+#include "sandbox.h"
 
 #ifndef TLSENTRY_VERSION
 #define TLSENTRY_VERSION "0.1.0"
@@ -50,6 +52,7 @@ struct opts {
 	const char *user;	/* -Z; NULL: DEFAULT_USER when root */
 	const char *pidfile;
 	bool quiet;
+	bool no_seccomp;
 	struct cap_live_opts live;
 	unsigned stats_interval;	/* seconds; 0: no metric events */
 	struct engine_cfg cfg;
@@ -102,6 +105,7 @@ static const char usage_text[] =
     "  --max-flow-bytes SIZE  bytes buffered ahead of a hole per direction (256K)\n"
     "  --memcap SIZE    all buffers, hellos and certificates together (128M)\n"
     "  --idle-timeout SECONDS  end flows idle this long (default 120)\n"
+    "  --no-seccomp     run without the system call filter (see README)\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
     "\n"
@@ -140,8 +144,8 @@ parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, bool units)
 		usage_error("%s '%s' is not a number", opt, s);
 	switch (units ? *end : '\0') {
 	case 'k': case 'K': mult = 1024; end++; break;
-	case 'm': case 'M': mult = 1024 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
+	case 'm': case 'M': mult = (uint64_t)1 << 20; end++; break;
+	case 'g': case 'G': mult = (uint64_t)1 << 30; end++; break;
 	default: break;
 	}
 	if (*end != '\0')
@@ -177,7 +181,7 @@ check_output_path(const struct opts *o)
 
 enum {
 	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
-	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE,
+	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
 };
 
 static void
@@ -195,6 +199,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "max-flow-bytes", required_argument, NULL, OPT_MAXFLOWBYTES },
 		{ "memcap", required_argument, NULL, OPT_MEMCAP },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "no-seccomp", no_argument, NULL, OPT_NOSECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
@@ -266,6 +271,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_IDLE:
 			o->cfg.idle_s = (unsigned)parse_num("--idle-timeout", optarg, 1, 86400, false);
+			break;
+		case OPT_NOSECCOMP:
+			o->no_seccomp = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -390,6 +398,24 @@ drop_privileges(const struct target_user *t)
 	}
 	if (geteuid() != 0)		/* -Z root keeps everything, as asked */
 		drop_capabilities();
+}
+
+/*
+ * The last step of start-up: from here on only the system calls that
+ * reading packets, writing events and reloading need are allowed.
+ */
+static void
+enter_sandbox(const struct opts *o)
+{
+	const char *why;
+	char err[256];
+
+	if (o->no_seccomp || !sandbox_available(&why))
+		return;			/* a sanitizer build: its runtime needs more */
+	if (cert_init() != 0)
+		die(EXIT_RUNTIME, "cannot initialise OpenSSL");
+	if (sandbox_enter(err, sizeof(err)) != 0)
+		die(EXIT_RUNTIME, "%s (--no-seccomp runs without the filter)", err);
 }
 
 static const char *pidfile_path;
@@ -832,8 +858,8 @@ int
 main(int argc, char **argv)
 {
 	static struct run r;
+	static struct ev_out out;		/* r points to it until the end */
 	struct opts o;
-	struct ev_out out;
 	struct engine_stats st;
 	struct target_user target;
 	struct timespec t0, t1;
@@ -864,6 +890,7 @@ main(int argc, char **argv)
 	r.engine = engine_new(&o.cfg, r.rules, &out);
 	if (r.engine == NULL)
 		die(EXIT_RUNTIME, "out of memory");
+	enter_sandbox(&o);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r.last_stats = t0;
 	if (o.n_ifaces > 0) {

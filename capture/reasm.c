@@ -20,7 +20,7 @@ reasm_init(struct reasm *r, size_t win_max, struct memcap *mem, struct reasm_sta
 {
 	memset(r, 0, sizeof(*r));
 	r->win_max = win_max ? win_max : REASM_MAX;
-	if (r->win_max > INT32_MAX / 2)
+	if (r->win_max > (size_t)INT32_MAX / 2)
 		r->win_max = INT32_MAX / 2;	/* offsets must stay far from 2^31 */
 	r->mem = mem;
 	r->st = st ? st : &dummy_stats;

@@ -30,7 +30,7 @@
 #include "../parser/memcap.h"
 
 #ifndef REASM_MAX
-#define REASM_MAX (256 * 1024)	/* bytes buffered ahead of a hole, per direction */
+#define REASM_MAX ((size_t)256 * 1024)	/* bytes buffered ahead of a hole, per direction */
 #endif
 #ifndef REASM_SEGS_MAX
 #define REASM_SEGS_MAX 16	/* disjoint byte ranges held ahead of a hole */

@@ -697,7 +697,7 @@ handshake_id(const struct ev_handshake *hs, char out[17])
 	n = snprintf(text, sizeof(text), "%s %" PRId64, cid, hs->ts_us);
 	if (EVP_Digest(text, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1)
 		memset(md, 0, sizeof(md));
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 

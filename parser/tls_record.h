@@ -26,7 +26,7 @@
 #define TLS_REC_MAX (16384 + 2048)	/* TLSCiphertext.length cap, RFC 5246 s6.2.3 */
 #endif
 #ifndef TLS_HS_MAX
-#define TLS_HS_MAX (1024 * 1024)	/* largest handshake message kept (a 340 KB
+#define TLS_HS_MAX ((uint32_t)1024 * 1024)	/* largest handshake message kept (a 340 KB
 					   certificate has been seen in the wild) */
 #endif
 #ifndef TLS_PREAMBLE_MAX

@@ -38,7 +38,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     # The bound the caps promise (README, Limits): a fixed base, up to 2 kB per
     # tracked flow, plus whatever --memcap grants the buffers.
-    base, per_flow = 8 * 1024, 2
+    base, per_flow = 10 * 1024, 2
 
     def bound(flows=0, memcap_kb=0):
         return base + flows * per_flow + memcap_kb
