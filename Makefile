@@ -42,6 +42,7 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAYS  = $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
 FLOODGEN = $(BUILD)/tests/floodgen
+SOAK     = $(BUILD)/tests/soak
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
 .PHONY: all deps run test check fuzz lint valgrind install clean
@@ -62,6 +63,10 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libtlsentry.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+
+$(SOAK): tests/soak.c $(BUILD)/libtlsentry.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
 
@@ -96,7 +101,7 @@ run: deps
 	@echo "tlsentry: the events, one JSON object per line, are in $(BUILD)/run.jsonl"
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS) $(FLOODGEN)
+	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK)
 	@tests/run-tests.sh $(BUILD) ./tlsentry
 
 # Everything again, built with sanitizers into build/check.
@@ -104,7 +109,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  CFLAGS="-O1 -g" build/check/tlsentry \
-	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS) $(FLOODGEN))
+	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK))
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  tests/run-tests.sh build/check build/check/tlsentry
 

@@ -588,7 +588,8 @@ emit(struct session *s)
  * Has this handshake been reported already?  The same packets can reach the
  * sensor twice: on two interfaces of a router (-i lan -i wan), or in a
  * capture that holds them twice.  The hellos' randoms are unique per
- * handshake; a repeat within ENGINE_DEDUP_S is counted, not reported.
+ * handshake; a repeat within ENGINE_DEDUP_S of capture time is counted, not
+ * reported.
  */
 static bool
 already_reported(struct engine *e, const struct session *s)
@@ -599,8 +600,8 @@ already_reported(struct engine *e, const struct session *s)
 	if (random == NULL)
 		return false;
 	HASH_FIND(hh, e->seen_table, random, 32, x);
-	if (x != NULL && e->now_us - x->at <= (int64_t)ENGINE_DEDUP_S * 1000000) {
-		e->st.n_duplicates++;
+	if (x != NULL && llabs(s->ts_us - x->at) <= (int64_t)ENGINE_DEDUP_S * 1000000) {
+		e->st.n_duplicates++;		/* the same handshake, at about the same time */
 		return true;
 	}
 	if (x == NULL) {
@@ -616,7 +617,7 @@ already_reported(struct engine *e, const struct session *s)
 			return false;
 		}
 	}
-	x->at = e->now_us ? e->now_us : 1;
+	x->at = s->ts_us ? s->ts_us : 1;
 	return false;
 }
 

@@ -123,6 +123,16 @@ flow_get(struct flow_table *ft, const struct pkt *pkt, bool create, int *dir)
 
 	*dir = make_key(pkt, &k);
 	HASH_FIND(hh, ft->table, &k, sizeof(k), f);
+	if (f != NULL && llabs(pkt->ts_us - f->last_us) > ft->idle_us) {
+		/*
+		 * Idle for longer than the timeout by this packet's own clock: a
+		 * new connection on the same addresses and ports.  Checked here
+		 * as well as by flow_expire(), because capture time need not move
+		 * forward (files out of order, a clock stepped back).
+		 */
+		flow_end(ft, f, FLOW_END_IDLE);
+		f = NULL;
+	}
 	if (f != NULL) {
 		if (pkt->ts_us > f->last_us)
 			f->last_us = pkt->ts_us;

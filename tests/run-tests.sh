@@ -51,6 +51,10 @@ run hostile tests/hostile.sh "$bin"
 run cli tests/cli.sh "$bin"
 run live tests/live.sh "$bin"
 run flood python3 tests/flood.py "$build/tests/floodgen" "$bin" "$build/flood"
+# soak: the corpus (or, without it, the samples) 200 times through one engine
+soak_inputs=(samples/*.pcap)
+[ -d ../shared/corpus/pcap ] && soak_inputs+=(../shared/corpus/pcap/*)
+run soak "$build/tests/soak" 200 tests/soak.rules "${soak_inputs[@]}"
 run corpus python3 tests/oracle.py --bin "$bin" --corpus ../shared/corpus
 
 echo "$pass passed, $fail failed"

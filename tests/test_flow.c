@@ -470,6 +470,40 @@ test_flow_expire_idle(void)
 }
 
 /* flow_table_flush ends every flow with the given reason, oldest first; the table stays. */
+/*
+ * A packet that finds its flow idle for longer than the timeout, by its own
+ * timestamp, starts a new flow, whether capture time moved forward or back
+ * (files given out of order): flow_expire() alone would miss the latter.
+ */
+static void
+test_flow_stale_by_packet_clock(void)
+{
+	struct flow_table *ft = new_table(16, 10, NULL);
+	struct pkt p = nth(1, 1000 * SEC);
+	struct flow *f;
+	int dir;
+
+	f = flow_get(ft, &p, true, &dir);
+	tag(f, 1);
+	p.ts_us = 1009 * SEC;			/* within the timeout: the same flow */
+	T_EQ_I(tag_of(flow_get(ft, &p, true, &dir)), 1);
+	p.ts_us = 1020 * SEC;			/* 11 s later: a new one */
+	f = flow_get(ft, &p, true, &dir);
+	T_CHECK(f != NULL && f->app == NULL);
+	T_EQ_I(n_ends(1), 1);
+	T_EQ_I(E.why[0], FLOW_END_IDLE);
+	tag(f, 2);
+	p.ts_us = 500 * SEC;			/* long before: another new one */
+	f = flow_get(ft, &p, true, &dir);
+	T_CHECK(f != NULL && f->app == NULL);
+	T_EQ_I(n_ends(2), 1);
+	tag(f, 3);
+	p.ts_us = 505 * SEC;			/* a packet that cannot create finds it */
+	T_EQ_I(tag_of(flow_get(ft, &p, false, &dir)), 3);
+	check_stats_add_up(ft);
+	flow_table_free(ft);
+}
+
 static void
 test_flow_flush(void)
 {
@@ -654,6 +688,7 @@ main(void)
 	T_RUN(test_flow_end_callback_once);
 	T_RUN(test_flow_evict_lru);
 	T_RUN(test_flow_expire_idle);
+	T_RUN(test_flow_stale_by_packet_clock);
 	T_RUN(test_flow_flush);
 	T_RUN(test_flow_free_live);
 	T_RUN(test_flow_stats);
