@@ -41,7 +41,7 @@ for r in "$build"/replay/fuzz_*; do
 	[ -x "$r" ] || continue
 	t=${r##*/fuzz_}
 	inputs=(tests/regress/"$t"-* tests/fuzz/corpus/"$t"/*)
-	[ "$t" = pcap ] && inputs+=(samples/*.pcap)
+	{ [ "$t" = pcap ] || [ "$t" = pcap_struct ]; } && inputs+=(samples/*.pcap)
 	existing=()
 	for i in "${inputs[@]}"; do [ -f "$i" ] && existing+=("$i"); done
 	run "replay-$t" "$r" "${existing[@]}"

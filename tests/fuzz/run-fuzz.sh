@@ -16,7 +16,7 @@ for fz in "$build"/fuzz/fuzz_*; do
 	work="$build/corpus/$t"
 	mkdir -p "$work"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null
-	if [ "$t" = pcap ]; then
+	if [ "$t" = pcap ] || [ "$t" = pcap_struct ]; then
 		cp -n samples/*.pcap "$work"/ 2>/dev/null
 		[ -d ../shared/corpus/pcap ] && cp -n ../shared/corpus/pcap/* "$work"/ 2>/dev/null
 	fi

@@ -501,30 +501,53 @@ def case_timestamps(s):
     rogue(cap, rng, clock=jump)
     cap.close()
     s.case("ts_jump_years.pcap",
-           "a 5-year jump after the ClientHello, a 35-year jump after the server's flight",
+           "a 5-year jump after the ClientHello, a 35-year jump after the client's Finished: "
+           "3 flows by the idle timeout (capture time), the first 2 end idle",
            summary=1, rules=1, exit=0, events=2, alerts=1,
-           stderr=[r"; 2 TCP flows, 2 with TLS\n", r"flows ended: 1 FIN, 0 RST, 1 idle"],
+           stderr=[r"; 3 TCP flows, ", r"flows ended: 1 FIN, 0 RST, 2 idle"],
            some=['"@timestamp":"2023-11-14T22:13:20.003000Z","ecs"',
                  '"@timestamp":"2028-11-12T22:13:20.000000Z","ecs"',
                  '"incomplete":"flow went idle before the handshake ended"',
                  '"watched_name_from":"certificate"'])
 
-    # timestamps at the edges of the field: 0, 0xFFFFFFFF seconds, usec >= 10^6
+    # handshakes at the edges of the timestamp field, one after the other:
+    # second 0 (1970), usec >= 10^6 on every packet, 0x7FFFFFFF and 0x80000000
+    # (either side of 2038-01-19T03:14:08Z), 0xFFFFFFFF (2106).  The field is
+    # unsigned (draft-ietf-opsawg-pcap; Wireshark reads it so): the last two
+    # are after 2038, not before 1970.
     cap = s.open("ts_extremes.pcap")
-    edge = iter([(0, 0), (0xFFFFFFFF, 999999), (0, 4000000000), (0x7FFFFFFF, 1000000),
-                 (1, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF)])
-    def emit_edge(ts, fr):
-        try:
-            sec, frac = next(edge)
-        except StopIteration:
-            sec, frac = divmod(ts, 1000000)
-        cap.raw(sec, frac, len(fr), len(fr), fr)
-    rogue(emit_edge, rng)
+    rogue(cap, rng, client="10.1.0.10", cport=50010, t0=0)
+    bad_us = iter([1000000, 4000000000, 0xFFFFFFFF, 999999 + 1] * 10)
+    def emit_bad_us(ts, fr):
+        cap.raw(T0 // 1000000, next(bad_us), len(fr), len(fr), fr)
+    rogue(emit_bad_us, rng, client="10.1.0.11", cport=50011)
+    rogue(cap, rng, client="10.1.0.12", cport=50012, t0=0x7FFFFFFF * 1000000)
+    rogue(cap, rng, client="10.1.0.13", cport=50013, t0=0x80000000 * 1000000)
+    rogue(cap, rng, client="10.1.0.14", cport=50014, t0=0xFFFFFFFF * 1000000)
     cap.close()
     s.case("ts_extremes.pcap",
-           "timestamps 0, 2^32-1 s, usec of 4e9 and 10^6 in the first packets, then 2023; the SYN's flow ends idle",
-           summary=1, stderr=[r"; 2 TCP flows, 1 with TLS\n", r"flows ended: 1 FIN, 0 RST, 1 idle"],
-           some='"@timestamp":"2038-01-19T03:14:07.000000Z"', **ONE_ALERT)
+           "5 interceptions: at second 0, with usec >= 10^6 on every packet, at 2^31-1 s, 2^31 s and 2^32-1 s",
+           summary=1, rules=1, exit=0, events=5, alerts=5,
+           stderr=[r"; 5 TCP flows, 5 with TLS\n", r"flows ended: 5 FIN, 0 RST, 0 idle"],
+           all=ONE_ALERT["all"],
+           some=['"@timestamp":"1970-01-01T00:00:00.004000Z","ecs"',
+                 '"@timestamp":"2023-11-14T22:13:20.000000Z","ecs"',
+                 '"@timestamp":"2038-01-19T03:14:07.004000Z","ecs"',
+                 '"@timestamp":"2038-01-19T03:14:08.004000Z","ecs"',
+                 '"@timestamp":"2106-02-07T06:28:15.004000Z","ecs"'])
+
+    # a capture whose second half is ten years older than its first (files
+    # concatenated out of order): both interceptions are reported
+    cap = s.open("ts_backwards_years.pcap")
+    rogue(cap, rng, client="10.1.0.20", cport=50020)
+    rogue(cap, rng, client="10.1.0.21", cport=50021, t0=T0 - 10 * 365 * 86400 * 1000000)
+    cap.close()
+    s.case("ts_backwards_years.pcap", "two interceptions, the second 10 years before the first",
+           summary=1, rules=1, exit=0, events=2, alerts=2,
+           stderr=[r"; 2 TCP flows, 2 with TLS\n", r"flows ended: 2 FIN, 0 RST, 0 idle"],
+           all=ONE_ALERT["all"],
+           some=['"@timestamp":"2023-11-14T22:13:20.004000Z","ecs"',
+                 '"@timestamp":"2013-11-16T22:13:20.004000Z","ecs"'])
 
 
 def junk_tcp(src="10.66.0.1", dst="10.66.0.2"):
