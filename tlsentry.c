@@ -279,8 +279,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
 		case OPT_VERSION:
-			printf("tlsentry %s (%s, %s)\n", TLSENTRY_VERSION, pcap_lib_version(),
-			    OPENSSL_VERSION_TEXT);
+			printf("tlsentry %s (%s, %s, seccomp filter %s)\n", TLSENTRY_VERSION,
+			    pcap_lib_version(), OPENSSL_VERSION_TEXT,
+			    sandbox_available(&(const char *){ NULL }) ? "on" : "not in this build");
 			exit(EXIT_OK);
 		case ':':
 			if (optopt >= OPT_VERSION || strncmp(argv[optind - 1], "--", 2) == 0)

@@ -74,8 +74,12 @@ for _ in $(seq 50); do grep -q "capturing on" "$tmp/stderr" && break; sleep 0.1;
 check "startup line" 1 "$(grep -c 'capturing on 1 interface (veth-c)' "$tmp/stderr")"
 check "pid file" "$tpid" "$(cat "$tmp/out/pid" 2>/dev/null)"
 check "runs as nobody" "$(id -u nobody)" "$(ps -o uid= -p "$tpid" | tr -d ' ')"
-check "runs under the system call filter" 2 \
-    "$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$tpid/status")"
+if "$bin" --version | grep -q "seccomp filter on"; then
+	check "runs under the system call filter" 2 \
+	    "$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$tpid/status")"
+else
+	echo "note: this build has no system call filter (a sanitizer build)"
+fi
 
 handshake() {	# one TLS connection from the client namespace to the server
 	ip netns exec "$ns_s" openssl s_server -accept 10.250.0.2:4433 -cert "$tmp/leaf.pem" \

@@ -62,6 +62,18 @@ t_dup(const void *p, size_t n)
 	return b;
 }
 
+/* Sanitizer builds: memory figures are ASan's, not ours. */
+#if defined(__SANITIZE_ADDRESS__)
+#define T_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_SANITIZED 1
+#endif
+#endif
+#ifndef T_SANITIZED
+#define T_SANITIZED 0
+#endif
+
 #define T_RUN(fn) do { unsigned f0 = t_fail; fn();			\
 	if (t_fail != f0) fprintf(stderr, "  in %s\n", #fn); } while (0)
 

@@ -32,6 +32,7 @@ UTC time, stderr free of raw control bytes and of sanitizer reports.
 Addresses: 10.0.0.0/8 and 2001:db8::/32 only.
 """
 import base64
+import ipaddress
 import os
 import random
 import shutil
@@ -124,7 +125,6 @@ def csum(data):
 
 def ip_bytes(addr):
     """'10.1.2.3' or '2001:db8::1' -> packed."""
-    import ipaddress
     return ipaddress.ip_address(addr).packed
 
 
@@ -392,7 +392,7 @@ def case_file_headers(s):
     cap.close()
     s.case("hdr_linktype_9999.pcap", "file header link type 9999: one-line error, exit 1, nothing on stdout",
            summary=1, exit=1, lines=0, stderr_lines=1,
-           stderr=r"^tlsentry: \S*hdr_linktype_9999\.pcap: link type 9999 \(unknown\) is not supported\n\Z")
+           stderr=r"^tlsentry: .*hdr_linktype_9999\.pcap: link type 9999 \(unknown\) is not supported\n\Z")
     cap = s.open("hdr_snaplen_zero.pcap", snaplen=0, big_endian=True)
     rogue(cap, s.rng)
     cap.close()
@@ -422,7 +422,7 @@ def case_records(s):
     cap.close()
     s.case("rec_past_eof.pcap", "the last record's caplen (4000) runs past the end of the file",
            summary=1,
-           stderr=[r"^tlsentry: warning: \S*rec_past_eof\.pcap: capture cut short or damaged after "
+           stderr=[r"^tlsentry: warning: .*rec_past_eof\.pcap: capture cut short or damaged after "
                    r"17 packets \(truncated dump file; tried to read 4000 captured bytes, only got "
                    r"100\); kept what was read$"],
            **ONE_ALERT)
@@ -464,7 +464,7 @@ def case_records(s):
     s.case("rec_over_max.pcap",
            "the interception, a 262145-byte record (over libpcap's maximum), a second interception",
            summary=1, rules=1, exit=0, events=1, alerts=1,
-           stderr=r"(?m)^tlsentry: warning: \S*rec_over_max\.pcap: capture cut short or damaged after 17 "
+           stderr=r"(?m)^tlsentry: warning: .*rec_over_max\.pcap: capture cut short or damaged after 17 "
                   r"packets \(.*262145.*\); kept what was read$")
 
 
@@ -609,7 +609,8 @@ def case_ip(s):
     rogue(cap, rng, client="2001:db8::2", server="2001:db8:1::1", t0=T0 + 10**6)
     cap.close()
     s.case("ip6_ext_chain.pcap",
-           "25 IPv6 packets with 1000 hop-by-hop headers (ending in TCP, never ending, jumbo length 0), then the interception over IPv6",
+           "25 IPv6 packets with 1000 hop-by-hop headers (ending in TCP, never ending, jumbo "
+           "length 0), then the interception over IPv6",
            summary=1, stderr=r"packets not followed: 0 UDP, 0 other protocols, 0 IP fragments, 25 malformed\n",
            **ONE_ALERT)
 
@@ -712,7 +713,8 @@ def case_injection(s):
     tls12(conn, rng, b"www.icloud.com", ROGUE_CHAIN, before_flight=inject)
     cap.close()
     s.case("seq_jump_2_31.pcap",
-           "an injected server segment (ServerHello + Apple's chain) at sequence number + 2^31 before the real rogue flight",
+           "an injected server segment (ServerHello + Apple's chain) at sequence number + 2^31 "
+           "before the real rogue flight",
            some='"established":true', none='"issuer":"CN=Apple Public Server', **ONE_ALERT)
 
 
@@ -735,7 +737,8 @@ def case_injected_close(s):
         tls12(conn, rng, b"www.icloud.com", ROGUE_CHAIN, before_flight=hook)
         cap.close()
         s.case(name, what + ", injected between the ClientHello and the server's flight: one connection, one event",
-               summary=1, stderr=[r"; 1 TCP flow, 1 with TLS\n", r"flows ended: 1 FIN, 0 RST, 0 idle, 0 evicted \(table full\), 0 reused"],
+               summary=1, stderr=[r"; 1 TCP flow, 1 with TLS\n",
+                                  r"flows ended: 1 FIN, 0 RST, 0 idle, 0 evicted \(table full\), 0 reused"],
                some='"established":true', all_sni=1, **ONE_ALERT)
 
 
