@@ -44,6 +44,7 @@ struct session {
 	struct cert_info *chain[TLS_CERTS_MAX];	/* references into the cache */
 	size_t chain_len, chain_total;
 	bool cert_seen;
+	bool cert_unreadable;		/* the server's Certificate could not be read */
 	bool client_cert;
 	int problem[2];			/* first give-up reason per direction, or -1 */
 	const char *cut_short;		/* the flow ended before the handshake did */
@@ -368,6 +369,7 @@ on_certificate(struct session *s, int dir, const struct tls_msg *m)
 		return;
 	}
 	if (tls_hs_certificate(m->body, m->len, &cl) != P_OK) {
+		s->cert_unreadable = true;
 		anomaly(s, "malformed-certificate-message");
 		give_up(s, dir, GIVEUP_MALFORMED);
 		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
@@ -430,6 +432,11 @@ on_bytes(void *ctx, const uint8_t *p, size_t len)
 	while (len > 0 && !tls_stream_stopped(ts)) {
 		int n = tls_feed(ts, p, len, &m);
 		if (n < 0) {
+			/* a server certificate too big (or too costly) to read hides
+			 * the issuer: that must not look like "nothing to judge" */
+			if (n != P_BAD && ts->msg_type == TLS_HS_CERTIFICATE && ts->mhdr_len == 4 &&
+			    s->client_dir != dc->dir)
+				s->cert_unreadable = true;
 			give_up(s, dc->dir, giveup_of_pstat(n));
 			anomaly(s, n == P_BAD ? "malformed-record" : pstat_str(n));
 			break;
@@ -498,6 +505,8 @@ judge(const struct session *s, struct ev_handshake *hs)
 	else if (leaf != NULL)
 		hs->verdict = leaf->decoded && rules_issuer_ok(hs->rule, leaf->issuer_attrs,
 		    leaf->n_issuer_attrs, &hs->issuer_match) ? EV_ISSUER_OK : EV_UNEXPECTED_ISSUER;
+	else if (s->cert_unreadable)		/* an issuer we cannot see is not an expected one */
+		hs->verdict = EV_UNEXPECTED_ISSUER;
 	else if (s->sh != NULL && tls_version_is_13(s->sh->version))
 		hs->verdict = EV_NOT_VISIBLE;
 	else
@@ -548,6 +557,7 @@ emit(struct session *s)
 	hs.chain_len = s->chain_len;
 	hs.chain_total = s->chain_total;
 	hs.cert_visible = s->cert_seen;
+	hs.cert_unreadable = s->cert_unreadable;
 	hs.client_cert = s->client_cert;
 	/*
 	 * Established: the client went on to encrypted records after the
@@ -707,6 +717,10 @@ capture_time(const struct pcap_pkthdr *h)
 {
 	int64_t sec = (int64_t)h->ts.tv_sec, us = (int64_t)h->ts.tv_usec;
 
+	/* pcap files keep seconds in 32 bits, which libpcap hands over signed:
+	 * read as unsigned, as the format means, they run to 2106 */
+	if (sec < 0 && sec >= INT32_MIN)
+		sec = (int64_t)(uint32_t)sec;
 	if (sec < 0)
 		sec = 0;
 	if (sec > ((int64_t)1 << 37))		/* year 6325: nobody's clock */
@@ -717,13 +731,13 @@ capture_time(const struct pcap_pkthdr *h)
 }
 
 /*
- * Is this RST believable?  One far outside the sender's sequence space would
- * be dropped by the receiver; honouring it would let an injected packet cut
- * the sensor's view of a live handshake in two (RFC 5961 s3 checks RSTs the
- * same way).
+ * Is this RST or FIN believable?  One far outside the sender's sequence
+ * space would be dropped by the receiver; honouring it would let an injected
+ * packet cut the sensor's view of a live handshake in two (RFC 5961 s3
+ * checks RSTs the same way).
  */
 static bool
-rst_in_window(const struct flow *f, int dir, uint32_t seq)
+in_window(const struct flow *f, int dir, uint32_t seq)
 {
 	const struct reasm *r = &f->rs[dir];
 	int64_t d = (int64_t)(int32_t)(seq - r->next_seq);
@@ -731,12 +745,18 @@ rst_in_window(const struct flow *f, int dir, uint32_t seq)
 	return f->done || !r->has_seq || (d >= -(int64_t)r->win_max && d <= (int64_t)r->win_max);
 }
 
-/* A SYN with a new number on a flow that already carried data: port reuse. */
+/*
+ * A SYN with a new number on a connection that was closing (a FIN was seen)
+ * or whose handshake was already judged: the ports are reused.  In the middle
+ * of a handshake a SYN is a forgery or a confused peer, which the real stack
+ * answers with a challenge ACK (RFC 5961 s4); it must not cut the sensor's
+ * view in two.
+ */
 static bool
 is_new_connection(const struct flow *f, int dir, const struct pkt *pkt)
 {
 	return (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-	    (f->done || f->rs[0].delivered > 0 || f->rs[1].delivered > 0) &&
+	    (f->done || f->fin[0] || f->fin[1]) &&
 	    !(f->syn_seen[dir] && f->syn_isn[dir] == pkt->seq);
 }
 
@@ -753,6 +773,10 @@ handle_tcp(struct engine *e, const struct pkt *pkt)
 	f = flow_get(e->flows, pkt, pkt->payload_len > 0 || syn, &dir);
 	if (f == NULL)
 		return;
+	if ((fin || rst) && !in_window(f, dir, pkt->seq)) {
+		e->st.n_ctl_ignored++;		/* a receiver would drop it: so do we */
+		fin = rst = false;
+	}
 	if (is_new_connection(f, dir, pkt)) {
 		flow_end(e->flows, f, FLOW_END_REUSED);
 		f = flow_get(e->flows, pkt, true, &dir);
@@ -792,10 +816,6 @@ handle_tcp(struct engine *e, const struct pkt *pkt)
 flags:
 	if (fin)
 		f->fin[dir] = true;
-	if (rst && !rst_in_window(f, dir, pkt->seq)) {
-		e->st.n_rst_ignored++;
-		return;
-	}
 	if (rst)
 		flow_end(e->flows, f, FLOW_END_RST);
 	else if (f->fin[0] && f->fin[1])

@@ -68,7 +68,7 @@ struct engine_stats {
 	uint64_t n_alerts;
 	uint64_t n_giveup[GIVEUP_N];
 	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
-	uint64_t n_rst_ignored;	/* RSTs outside the sender's window, not believed */
+	uint64_t n_ctl_ignored;	/* RSTs and FINs outside the sender's window, not believed */
 	uint64_t n_duplicates;	/* handshakes seen again (another interface, a
 				   duplicated capture) and not reported twice */
 	struct flow_stats flows;

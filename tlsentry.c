@@ -573,7 +573,7 @@ emit_metric(struct run *r)
 		{ "reassembly", "out_of_order_segments", st.reasm.n_ooo_segs },
 		{ "reassembly", "outside_window", st.reasm.n_over_window },
 		{ "reassembly", "holes", st.reasm.n_gaps },
-		{ "reassembly", "rst_ignored", st.n_rst_ignored },
+		{ "reassembly", "rst_fin_ignored", st.n_ctl_ignored },
 		{ "certificate_cache", "entries", st.certs.n_cached },
 		{ "certificate_cache", "decoded", st.certs.n_decoded },
 		{ "certificate_cache", "evicted", st.certs.n_evicted },

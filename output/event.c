@@ -546,6 +546,8 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bo
 		json_u64(w, "cleartext_bytes_before_tls", hs->preamble_len);
 	if (hs->client_cert)
 		json_bool(w, "client_certificate", true);
+	if (hs->cert_unreadable)
+		json_bool(w, "certificate_unreadable", true);
 	if (hs->roles_inferred)
 		json_bool(w, "roles_inferred", true);
 	if (hs->incomplete != NULL)
@@ -662,8 +664,11 @@ alert_message(const struct ev_handshake *hs, struct sb *s)
 		sb_str(s, ": certificate issued by '");
 		sb_str(s, leaf->issuer);
 		sb_str(s, leaf->self_issued ? "' (self-signed)" : "'");
-	} else {
+	} else if (leaf != NULL) {
 		sb_str(s, ": certificate that could not be decoded");
+	} else {
+		sb_str(s, ": certificate message that could not be read (over the size cap or "
+		    "malformed), so its issuer is unknown");
 	}
 	sb_str(s, ", but [");
 	sb_str(s, hs->rule->name);

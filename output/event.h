@@ -52,6 +52,7 @@ struct ev_handshake {
 	size_t chain_len;	/* kept */
 	size_t chain_total;	/* as sent */
 	bool cert_visible;	/* a server Certificate message was read */
+	bool cert_unreadable;	/* one was sent but could not be read (over a cap, malformed) */
 	bool client_cert;	/* the client sent a certificate (mutual TLS) */
 	bool established;	/* both sides were seen moving to encrypted records */
 	bool resumed;

@@ -48,6 +48,7 @@ for r in "$build"/replay/fuzz_*; do
 done
 run samples tests/samples.sh "$bin"
 run hostile tests/hostile.sh "$bin"
+run hostile-gen tests/hostile-gen.sh "$bin"
 run cli tests/cli.sh "$bin"
 run live tests/live.sh "$bin"
 run flood python3 tests/flood.py "$build/tests/floodgen" "$bin" "$build/flood"

@@ -742,6 +742,29 @@ def case_injected_close(s):
                some='"established":true', all_sni=1, **ONE_ALERT)
 
 
+def case_port_reuse(s):
+    """The client reuses its port for a second connection (new ISNs) after the
+    first one's handshake was judged: either its FINs were lost to the capture
+    or only the client's FIN was seen.  The second handshake, the
+    interception, must be seen as a connection of its own."""
+    rng = s.rng
+    for name, closing, what in (("reuse_no_fin.pcap", None, "no FIN seen on the first"),
+                                ("reuse_half_close.pcap", "client", "only the client's FIN seen")):
+        cap = s.open(name)
+        first = Conn(cap.rec, rng, "10.1.0.2", "10.2.0.1", 50000)
+        tls12(first, rng, b"www.icloud.com", [LEGIT_LEAF, LEGIT_CA], close=False)
+        if closing == "client":
+            first.pkt(True, TCP_FIN | TCP_ACK)
+        second = Conn(cap.rec, rng, "10.1.0.2", "10.2.0.1", 50000, t0=first.t + 1000000)
+        tls12(second, rng, b"www.icloud.com", ROGUE_CHAIN)
+        cap.close()
+        s.case(name, "the same ports for a second connection, " + what +
+               ": two connections, the first trusted, the second the interception",
+               summary=1, rules=1, exit=0, events=2, alerts=1,
+               stderr=[r"; 2 TCP flows, 2 with TLS\n", r"[0-9]+ idle, 0 evicted \(table full\), 1 reused"],
+               some=['"verdict":"issuer-ok"', '"verdict":"unexpected-issuer"'])
+
+
 def case_tls_lengths(s):
     rng = s.rng
     cap = s.open("tls_hs_len_2_24.pcap")
@@ -753,11 +776,12 @@ def case_tls_lengths(s):
     tls12(conn, rng, b"www.icloud.com", None, flight=flight)
     cap.close()
     s.case("tls_hs_len_2_24.pcap",
-           "a Certificate message claiming 2^24-1 bytes (over TLS_HS_MAX), watched SNI",
-           summary=1, rules=1, exit=0, events=1, alerts=0,
+           "a Certificate message claiming 2^24-1 bytes (over TLS_HS_MAX), watched SNI: "
+           "an issuer that cannot be seen is not an expected one",
+           summary=1, rules=1, exit=0, events=1, alerts=1,
            stderr=r"given up: 0 missing segments, 0 malformed, 1 over size cap,",
            all=['"incomplete":"server: over size cap"', '"certificate_visible":false',
-                '"verdict":"no-certificate"'])
+                '"verdict":"unexpected-issuer"', '"certificate_unreadable":true'])
 
     cap = s.open("tls_rec_len_max.pcap")
     # a record header claiming 65535 bytes (over TLS_REC_MAX) after the ServerHello
@@ -892,7 +916,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     s = Suite(outdir)
     for f in (case_controls, case_file_headers, case_records, case_timestamps, case_ip,
-              case_storms, case_injection, case_injected_close, case_tls_lengths, case_bad_der, case_many_sans,
+              case_storms, case_injection, case_injected_close, case_port_reuse, case_tls_lengths, case_bad_der, case_many_sans,
               case_sni):
         f(s)
     s.write_cases()
