@@ -229,13 +229,21 @@ walk_extensions(struct rd *r, void (*fn)(uint16_t, struct rd *, void *), void *a
 int
 tls_hs_client_hello(const uint8_t *p, size_t len, struct tls_client_hello *out)
 {
-	struct rd r = rd_init(p, len), sid, suites, comp;
+	struct rd r = rd_init(p, len), sid, cookie, suites, comp;
 	uint16_t cs;
 
 	memset(out, 0, sizeof(*out));
 	if (!rd_u16(&r, &out->legacy_version) || !rd_bytes(&r, out->random, 32) ||
-	    !rd_vec8(&r, &sid) || rd_left(&sid) > 32 ||
-	    !rd_vec16(&r, &suites) || rd_left(&suites) < 2 ||
+	    !rd_vec8(&r, &sid) || rd_left(&sid) > 32)
+		return P_BAD;
+	/* DTLS (RFC 6347 s4.2.1): a cookie follows the session id */
+	out->is_dtls = tls_version_is_dtls(out->legacy_version);
+	if (out->is_dtls) {
+		if (!rd_vec8(&r, &cookie))
+			return P_BAD;
+		out->cookie_len = (uint8_t)rd_left(&cookie);
+	}
+	if (!rd_vec16(&r, &suites) || rd_left(&suites) < 2 ||
 	    rd_left(&suites) % 2 != 0 ||
 	    !rd_vec8(&r, &comp) || rd_left(&comp) < 1)
 		return P_BAD;

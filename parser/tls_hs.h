@@ -81,6 +81,8 @@ enum {
 
 struct tls_client_hello {
 	bool is_sslv2;			/* SSL 2.0-format CLIENT-HELLO */
+	bool is_dtls;			/* DTLS: legacy_version 0xfeXX, a cookie field */
+	uint8_t cookie_len;		/* DTLS HelloVerifyRequest cookie echoed */
 	uint16_t legacy_version;
 	uint8_t random[32];		/* SSLv2: challenge, left-padded */
 	uint8_t session_id_len;
@@ -168,11 +170,18 @@ tls_is_grease(uint16_t v)
 	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
 
+/* DTLS 1.0 (0xfeff), 1.2 (0xfefd), 1.3 (0xfefc): one's complement of the TLS numbers. */
+static inline bool
+tls_version_is_dtls(uint16_t v)
+{
+	return (v >> 8) == 0xfe;
+}
+
 /* True for TLS 1.3 and its drafts (0x7fxx, Facebook's 0xfbxx). */
 static inline bool
 tls_version_is_13(uint16_t v)
 {
-	return v == 0x0304 || (v >> 8) == 0x7f || (v >> 8) == 0xfb;
+	return v == 0x0304 || v == 0xfefc || (v >> 8) == 0x7f || (v >> 8) == 0xfb;
 }
 
 #endif /* TLSENTRY_TLS_HS_H */

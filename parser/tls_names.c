@@ -456,6 +456,9 @@ tls_version_names(uint16_t v, const char **version, const char **protocol)
 	case 0x0302:	*version = "1.1"; return;
 	case 0x0303:	*version = "1.2"; return;
 	case 0x0304:	*version = "1.3"; return;
+	case 0xfeff:	*version = "1.0"; *protocol = "dtls"; return;
+	case 0xfefd:	*version = "1.2"; *protocol = "dtls"; return;
+	case 0xfefc:	*version = "1.3"; *protocol = "dtls"; return;
 	default:
 		break;
 	}

@@ -129,6 +129,30 @@ test_tls_hs_client_hello_no_extensions(void)
 	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_BAD);
 }
 
+/* DTLS 1.2 (RFC 6347 s4.2.1): a cookie between the session id and the suites. */
+static void
+test_tls_hs_client_hello_dtls_cookie(void)
+{
+	struct tls_client_hello ch;
+
+	t.n = 0;
+	tb_u16(&t, 0xfefd);
+	tb_fill(&t, 7, 32);
+	tb_open(&t, 1); tb_close(&t);		/* empty session id */
+	tb_open(&t, 1); tb_fill(&t, 0xcc, 20); tb_close(&t);	/* cookie */
+	tb_open(&t, 2); tb_u16(&t, 0xc02b); tb_u16(&t, 0xc02f); tb_close(&t);
+	tb_open(&t, 1); tb_u8(&t, 0); tb_close(&t);
+	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_OK);
+	T_CHECK(ch.is_dtls);
+	T_EQ_U(ch.cookie_len, 20);
+	T_EQ_U(ch.n_ciphers, 2);
+	T_EQ_U(ch.ciphers[1], 0xc02f);
+	check_prefixes(ch_parse, &ch, t.n);
+	/* the same bytes claiming TLS 1.2: the cookie is read as the suites */
+	t.b[0] = 0x03; t.b[1] = 0x03;
+	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_BAD);
+}
+
 static void
 test_tls_hs_client_hello_odd_ciphers(void)
 {
@@ -362,6 +386,7 @@ main(void)
 	T_RUN(test_tls_hs_client_hello_fields);
 	T_RUN(test_tls_hs_client_hello_no_extensions);
 	T_RUN(test_tls_hs_client_hello_odd_ciphers);
+	T_RUN(test_tls_hs_client_hello_dtls_cookie);
 	T_RUN(test_tls_hs_client_hello_bad_extension_contents);
 	T_RUN(test_tls_hs_client_hello_hostile_sni);
 	T_RUN(test_tls_hs_server_hello_tls12_and_13);
