@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "parser/pstat.h"
+#include "parser/tls_fp.h"
 #include "parser/tls_hs.h"
 #include "parser/tls_record.h"
 
@@ -46,10 +47,18 @@ struct session {
 	bool cert_seen;
 	bool cert_unreadable;		/* the server's Certificate could not be read */
 	bool client_cert;
+	struct cert_info *client_leaf;	/* mutual TLS: the client's own certificate */
+	struct cert_ocsp *ocsp;		/* the server's stapled OCSP response */
 	int problem[2];			/* first give-up reason per direction, or -1 */
 	const char *cut_short;		/* the flow ended before the handshake did */
 	const char *anomalies[EV_ANOMALIES_MAX];
 	unsigned n_anomalies;
+};
+
+/* Text of the fingerprints, for the event: JA3/JA3S strings can be kilobytes. */
+struct fp_text {
+	char ja3[33], ja3s[33], ja4[37];
+	char ja3_string[TLS_FP_STR_MAX], ja3s_string[TLS_FP_STR_MAX], ja4_r[TLS_FP_STR_MAX];
 };
 
 /* A handshake already reported, by its ClientHello (or ServerHello) random. */
@@ -75,6 +84,7 @@ struct engine {
 	struct seen seen_ring[ENGINE_DEDUP_MAX];
 	size_t seen_next;
 	int64_t last_expire_us;
+	struct fp_text fp;		/* emit()'s scratch: too big for the stack */
 };
 
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end why);
@@ -159,8 +169,10 @@ session_free(struct session *s)
 		tls_stream_free(&s->tls[d]);
 	for (size_t i = 0; i < s->chain_len; i++)
 		cert_put(s->e->certs, s->chain[i]);
+	cert_put(s->e->certs, s->client_leaf);
 	hello_free(s, s->ch, sizeof(*s->ch));
 	hello_free(s, s->sh, sizeof(*s->sh));
+	hello_free(s, s->ocsp, sizeof(*s->ocsp));
 	free(s);
 }
 
@@ -183,6 +195,8 @@ hello_flags(struct session *s, unsigned flags)
 		anomaly(s, "duplicate-extension");
 	if (flags & TLS_HF_TRUNC_LIST)
 		anomaly(s, "list-over-cap");
+	if (flags & TLS_HF_TRUNC_ALPN)
+		anomaly(s, "alpn-over-cap");
 	if (flags & TLS_HF_BAD_SNI)
 		anomaly(s, "sni-not-a-hostname");
 }
@@ -347,13 +361,55 @@ add_chain(struct session *s, const struct tls_cert_list *cl)
 	}
 }
 
+/* Mutual TLS: keep the client's leaf (an empty list means it declined). */
+static void
+on_client_certificate(struct session *s, const struct tls_msg *m)
+{
+	struct tls_cert_list cl;
+
+	if (tls_hs_certificate(m->body, m->len, &cl) != P_OK) {
+		anomaly(s, "malformed-client-certificate");
+		return;
+	}
+	if (cl.n == 0 || s->client_leaf != NULL)
+		return;
+	s->client_cert = true;
+	s->client_leaf = cert_get(s->e->certs, cl.der[0].p, cl.der[0].len);
+}
+
+/* A stapled OCSP response (CertificateStatus, TLS <= 1.2). */
+static void
+on_certificate_status(struct session *s, int dir, const struct tls_msg *m)
+{
+	struct tls_der der;
+	struct cert_ocsp *o;
+
+	if (s->client_dir == dir || s->ocsp != NULL)
+		return;
+	if (tls_hs_certificate_status(m->body, m->len, &der) != P_OK || der.len == 0) {
+		anomaly(s, "malformed-certificate-status");
+		return;
+	}
+	o = hello_alloc(s, sizeof(*o));
+	if (o == NULL) {
+		anomaly(s, "memory-budget");
+		return;
+	}
+	if (!cert_ocsp_parse(der.p, der.len, o)) {
+		hello_free(s, o, sizeof(*o));
+		anomaly(s, "malformed-ocsp-response");
+		return;
+	}
+	s->ocsp = o;
+}
+
 static void
 on_certificate(struct session *s, int dir, const struct tls_msg *m)
 {
 	struct tls_cert_list cl;
 
 	if (s->client_dir == dir) {		/* mutual TLS: the client's own */
-		s->client_cert = true;
+		on_client_certificate(s, m);
 		return;
 	}
 	if (s->ch == NULL && s->sh == NULL && s->tls[dir].preamble_len > 0) {
@@ -406,6 +462,9 @@ on_message(struct session *s, int dir, const struct tls_msg *m)
 		break;
 	case TLS_HS_CERTIFICATE:
 		on_certificate(s, dir, m);
+		break;
+	case TLS_HS_CERTIFICATE_STATUS:
+		on_certificate_status(s, dir, m);
 		break;
 	default:
 		break;
@@ -526,6 +585,36 @@ incomplete_str(int dir_is_server, int why)
 	return txt[dir_is_server ? 1 : 0][why];
 }
 
+/* How a resumed session was resumed: by a ticket, an echoed session id, a PSK. */
+static const char *
+resumed_with(const struct session *s, bool tls13)
+{
+	if (tls13)
+		return "psk";
+	if (s->ch != NULL && s->ch->has_ticket)
+		return "ticket";		/* RFC 5077 s3.4: the id echo only signals it */
+	return "session-id";
+}
+
+static void
+fingerprints(const struct session *s, struct ev_handshake *hs, struct fp_text *fp)
+{
+	enum tls_fp_transport t = s->ch != NULL && s->ch->is_dtls ? TLS_FP_DTLS : TLS_FP_TCP;
+
+	if (s->ch != NULL && tls_ja3(s->ch, fp->ja3_string, sizeof(fp->ja3_string), fp->ja3)) {
+		hs->ja3 = fp->ja3;
+		hs->ja3_string = fp->ja3_string;
+	}
+	if (s->ch != NULL && tls_ja4(s->ch, t, fp->ja4, fp->ja4_r, sizeof(fp->ja4_r))) {
+		hs->ja4 = fp->ja4;
+		hs->ja4_r = fp->ja4_r;
+	}
+	if (s->sh != NULL && tls_ja3s(s->sh, fp->ja3s_string, sizeof(fp->ja3s_string), fp->ja3s)) {
+		hs->ja3s = fp->ja3s;
+		hs->ja3s_string = fp->ja3s_string;
+	}
+}
+
 static void
 emit(struct session *s)
 {
@@ -569,6 +658,11 @@ emit(struct session *s)
 	    (!tls13 && s->cert_seen && s->tls[srv].stop == TLS_STOP_CCS));
 	if (s->sh != NULL && !s->cert_seen)
 		hs.resumed = tls13 ? s->sh->has_psk : s->tls[srv].stop == TLS_STOP_CCS;
+	if (hs.resumed)
+		hs.resumed_with = resumed_with(s, tls13);
+	hs.client_leaf = s->client_leaf;
+	hs.ocsp = s->ocsp;
+	fingerprints(s, &hs, &e->fp);
 	/* a problem matters only if it hid something we report */
 	if (s->problem[srv] >= 0 && !s->cert_seen && !tls13 && !hs.resumed)
 		hs.incomplete = incomplete_str(1, s->problem[srv]);

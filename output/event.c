@@ -388,11 +388,33 @@ put_cipher_name(struct json_w *w, const char *key, uint16_t id)
 	json_cstr(w, key, name);
 }
 
+/* ECS tls.client.*: the client's own certificate (mutual TLS). */
+static void
+put_client_cert(struct json_w *w, const struct cert_info *ci)
+{
+	char hex[65];
+
+	json_obj_begin(w, "hash");
+	hex_upper(ci->sha1, sizeof(ci->sha1), hex);
+	json_cstr(w, "sha1", hex);
+	hex_upper(ci->sha256, sizeof(ci->sha256), hex);
+	json_cstr(w, "sha256", hex);
+	json_obj_end(w);
+	if (!ci->decoded)
+		return;
+	json_cstr(w, "issuer", ci->issuer);
+	json_cstr(w, "subject", ci->subject);
+	if (ci->not_before[0])
+		json_cstr(w, "not_before", ci->not_before);
+	if (ci->not_after[0])
+		json_cstr(w, "not_after", ci->not_after);
+	put_x509(w, ci);
+}
+
 static void
 put_tls(struct json_w *w, const struct ev_handshake *hs)
 {
 	const char *ver = NULL, *proto = NULL;
-	char fp[33];
 
 	json_obj_begin(w, "tls");
 	if (hs->sh != NULL) {
@@ -408,27 +430,31 @@ put_tls(struct json_w *w, const struct ev_handshake *hs)
 	}
 	json_bool(w, "established", hs->established);
 	json_bool(w, "resumed", hs->resumed);
-	if (hs->ch != NULL) {
+	if (hs->ch != NULL || hs->client_leaf != NULL) {
 		json_obj_begin(w, "client");
-		if (hs->ch->has_sni)
+		if (hs->ch != NULL && hs->ch->has_sni)
 			json_str(w, "server_name", hs->ch->sni, hs->ch->sni_len);
-		if (hs->ch->n_ciphers > 0) {
+		if (hs->ch != NULL && hs->ch->n_ciphers > 0) {
 			json_arr_begin(w, "supported_ciphers");
 			for (uint16_t i = 0; i < hs->ch->n_ciphers; i++)
 				if (!tls_is_grease(hs->ch->ciphers[i]))
 					put_cipher_name(w, NULL, hs->ch->ciphers[i]);
 			json_arr_end(w);
 		}
-		if (tls_ja3(hs->ch, fp))
-			json_cstr(w, "ja3", fp);
+		if (hs->ja3 != NULL)
+			json_cstr(w, "ja3", hs->ja3);
+		if (hs->ja4 != NULL)
+			json_cstr(w, "ja4", hs->ja4);
+		if (hs->client_leaf != NULL)
+			put_client_cert(w, hs->client_leaf);
 		json_obj_end(w);
 	}
-	if (hs->chain_len > 0 || (hs->sh != NULL && tls_ja3s(hs->sh, fp))) {
+	if (hs->chain_len > 0 || hs->ja3s != NULL) {
 		json_obj_begin(w, "server");
 		if (hs->chain_len > 0)
 			put_server_cert(w, hs->chain[0]);
-		if (hs->sh != NULL && tls_ja3s(hs->sh, fp))
-			json_cstr(w, "ja3s", fp);
+		if (hs->ja3s != NULL)
+			json_cstr(w, "ja3s", hs->ja3s);
 		json_obj_end(w);
 	}
 	json_obj_end(w);
@@ -453,6 +479,53 @@ put_u16_list(struct json_w *w, const char *key, const uint16_t *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_u64(w, NULL, v[i]);
 	json_arr_end(w);
+}
+
+/* How the session was resumed, and with what. */
+static void
+put_resumption(struct json_w *w, const struct ev_handshake *hs)
+{
+	char hex[65];
+
+	json_obj_begin(w, "resumption");
+	json_cstr(w, "method", hs->resumed_with);
+	if (hs->sh != NULL && hs->sh->session_id_len > 0) {
+		for (size_t i = 0; i < hs->sh->session_id_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", hs->sh->session_id[i]);
+		json_cstr(w, "session_id", hex);
+	}
+	if (hs->ch != NULL && hs->ch->has_ticket)
+		json_u64(w, "ticket_length", hs->ch->ticket_len);
+	json_obj_end(w);
+}
+
+/* The stapled OCSP response: what the server says about its own certificate. */
+static void
+put_ocsp(struct json_w *w, const struct ev_handshake *hs)
+{
+	const struct cert_ocsp *o = hs->ocsp;
+
+	json_obj_begin(w, "ocsp");
+	json_cstr(w, "response_status", o->response_status);
+	if (o->has_single) {
+		json_cstr(w, "status", o->cert_status);
+		if (o->produced_at[0])
+			json_cstr(w, "produced_at", o->produced_at);
+		if (o->this_update[0])
+			json_cstr(w, "this_update", o->this_update);
+		if (o->next_update[0])
+			json_cstr(w, "next_update", o->next_update);
+		if (o->revocation_time[0])
+			json_cstr(w, "revocation_time", o->revocation_time);
+		if (o->revocation_reason >= 0)
+			json_u64(w, "revocation_reason", (uint64_t)o->revocation_reason);
+		if (o->serial[0]) {
+			json_cstr(w, "serial_number", o->serial);
+			if (hs->chain_len > 0 && hs->chain[0]->decoded)
+				json_bool(w, "for_leaf", strcmp(o->serial, hs->chain[0]->serial) == 0);
+		}
+	}
+	json_obj_end(w);
 }
 
 /* Fields of our own: the chain, what we could see, and why not. */
@@ -530,15 +603,33 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bo
 				json_u64(w, NULL, hs->ch->ecpf[i]);
 			json_arr_end(w);
 		}
+		put_u16_list(w, "signature_algorithms", hs->ch->sigalgs, hs->ch->n_sigalgs);
 		if (hs->ch->is_sslv2)
 			json_bool(w, "sslv2_hello", true);
+		if (hs->ja3_string != NULL)
+			json_cstr(w, "ja3_string", hs->ja3_string);
+		if (hs->ja4_r != NULL)
+			json_cstr(w, "ja4_r", hs->ja4_r);
 		json_obj_end(w);
 	}
-	if (hs->sh != NULL && hs->sh->n_exts > 0) {
+	if (hs->sh != NULL && (hs->sh->n_exts > 0 || hs->ja3s_string != NULL)) {
 		json_obj_begin(w, "server");
 		put_u16_list(w, "extensions", hs->sh->exts, hs->sh->n_exts);
+		if (hs->ja3s_string != NULL)
+			json_cstr(w, "ja3s_string", hs->ja3s_string);
 		json_obj_end(w);
 	}
+	if (hs->ch != NULL && hs->ch->has_ech) {
+		json_bool(w, "ech", true);
+		if (hs->ch->has_sni)
+			json_str(w, "ech_public_name", hs->ch->sni, hs->ch->sni_len);
+	}
+	if (hs->ch != NULL && hs->ch->has_esni)
+		json_bool(w, "esni", true);
+	if (hs->resumed_with != NULL)
+		put_resumption(w, hs);
+	if (hs->ocsp != NULL)
+		put_ocsp(w, hs);
 	json_u64(w, "client_hellos", hs->n_client_hellos);
 	if (hs->hrr)
 		json_bool(w, "hello_retry", true);
@@ -646,6 +737,13 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 	} else {
 		sb_str(s, ": no certificate seen");
 	}
+	if (hs->ch != NULL && hs->ch->has_ech)
+		sb_str(s, "; encrypted ClientHello (ECH, possibly GREASE): the SNI is only the "
+		    "public name, the real server name is hidden");
+	if (hs->ocsp != NULL && hs->ocsp->has_single && strcmp(hs->ocsp->cert_status, "good") != 0) {
+		sb_str(s, "; stapled OCSP response says ");
+		sb_str(s, hs->ocsp->cert_status);
+	}
 	sb_verdict(s, hs);
 	if (hs->incomplete != NULL) {
 		sb_str(s, "; incomplete: ");
@@ -712,11 +810,18 @@ sni_is_host(const struct ev_handshake *hs)
 	return hs->ch != NULL && hs->ch->has_sni && !(hs->ch->flags & TLS_HF_BAD_SNI);
 }
 
+/* With ECH the SNI names the client-facing server, not the one reached. */
+static bool
+sni_is_destination(const struct ev_handshake *hs)
+{
+	return sni_is_host(hs) && !hs->ch->has_ech;
+}
+
 /* ECS related.*: the values an analyst pivots on. */
 static void
 put_related(struct json_w *w, const struct ev_handshake *hs)
 {
-	char ip[64], hex[65], fp[33];
+	char ip[64], hex[65];
 
 	json_obj_begin(w, "related");
 	json_arr_begin(w, "ip");
@@ -732,14 +837,16 @@ put_related(struct json_w *w, const struct ev_handshake *hs)
 		json_str(w, NULL, hs->ch->sni, hs->ch->sni_len);
 		json_arr_end(w);
 	}
-	if (hs->chain_len > 0 || (hs->ch != NULL && tls_ja3(hs->ch, fp))) {
+	if (hs->chain_len > 0 || hs->ja3 != NULL || hs->ja4 != NULL) {
 		json_arr_begin(w, "hash");
 		if (hs->chain_len > 0) {
 			hex_upper(hs->chain[0]->sha256, sizeof(hs->chain[0]->sha256), hex);
 			json_cstr(w, NULL, hex);
 		}
-		if (hs->ch != NULL && tls_ja3(hs->ch, fp))
-			json_cstr(w, NULL, fp);
+		if (hs->ja3 != NULL)
+			json_cstr(w, NULL, hs->ja3);
+		if (hs->ja4 != NULL)
+			json_cstr(w, NULL, hs->ja4);
 		json_arr_end(w);
 	}
 	json_obj_end(w);
@@ -783,7 +890,7 @@ put_body(struct json_w *w, const struct ev_handshake *hs)
 	ip_text(hs->family, hs->server_ip, ip, sizeof(ip));
 	json_cstr(w, "ip", ip);
 	json_u64(w, "port", hs->server_port);
-	if (sni_is_host(hs))
+	if (sni_is_destination(hs))
 		json_str(w, "domain", hs->ch->sni, hs->ch->sni_len);
 	json_obj_end(w);
 	put_network(w, hs);

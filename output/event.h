@@ -56,6 +56,13 @@ struct ev_handshake {
 	bool client_cert;	/* the client sent a certificate (mutual TLS) */
 	bool established;	/* both sides were seen moving to encrypted records */
 	bool resumed;
+	const char *resumed_with;	/* "session-id", "ticket" or "psk" when resumed */
+
+	const struct cert_info *client_leaf;	/* mutual TLS: the client's certificate */
+	const struct cert_ocsp *ocsp;	/* a stapled OCSP response, or NULL */
+
+	/* fingerprints, NULL when not computable */
+	const char *ja3, *ja3_string, *ja3s, *ja3s_string, *ja4, *ja4_r;
 
 	const char *incomplete;	/* why the handshake could not be followed to
 				   its end (e.g. "gap", "malformed"), or NULL */

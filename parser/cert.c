@@ -18,6 +18,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -502,4 +504,82 @@ cert_cache_stats(const struct cert_cache *c, struct cert_stats *out)
 {
 	*out = c->st;
 	out->n_cached = HASH_COUNT(c->table);
+}
+
+/* --- stapled OCSP responses -------------------------------------------------- */
+
+static const char *
+ocsp_response_status_str(int st)
+{
+	switch (st) {
+	case OCSP_RESPONSE_STATUS_SUCCESSFUL:		return "successful";
+	case OCSP_RESPONSE_STATUS_MALFORMEDREQUEST:	return "malformedRequest";
+	case OCSP_RESPONSE_STATUS_INTERNALERROR:	return "internalError";
+	case OCSP_RESPONSE_STATUS_TRYLATER:		return "tryLater";
+	case OCSP_RESPONSE_STATUS_SIGREQUIRED:		return "sigRequired";
+	case OCSP_RESPONSE_STATUS_UNAUTHORIZED:		return "unauthorized";
+	default:					return "unknown";
+	}
+}
+
+static void
+ocsp_read_single(OCSP_BASICRESP *bs, struct cert_ocsp *out)
+{
+	OCSP_SINGLERESP *single = OCSP_resp_get0(bs, 0);
+	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+	ASN1_INTEGER *serial = NULL;
+	BIGNUM *bn;
+	char *hex;
+	int reason = -1, st;
+
+	if (single == NULL)
+		return;
+	out->has_single = true;
+	st = OCSP_single_get0_status(single, &reason, &rev, &thisupd, &nextupd);
+	snprintf(out->cert_status, sizeof(out->cert_status), "%s",
+	    st == V_OCSP_CERTSTATUS_GOOD ? "good" : st == V_OCSP_CERTSTATUS_REVOKED ? "revoked" :
+	    "unknown");
+	out->revocation_reason = st == V_OCSP_CERTSTATUS_REVOKED ? reason : -1;
+	format_time(rev, out->revocation_time, sizeof(out->revocation_time));
+	format_time(thisupd, out->this_update, sizeof(out->this_update));
+	format_time(nextupd, out->next_update, sizeof(out->next_update));
+	if (OCSP_id_get0_info(NULL, NULL, NULL, &serial, (OCSP_CERTID *)OCSP_SINGLERESP_get0_id(single)) == 1 &&
+	    serial != NULL && (bn = ASN1_INTEGER_to_BN(serial, NULL)) != NULL) {
+		hex = BN_bn2hex(bn);
+		if (hex != NULL)
+			snprintf(out->serial, sizeof(out->serial), "%s", hex);
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+}
+
+bool
+cert_ocsp_parse(const uint8_t *der, size_t len, struct cert_ocsp *out)
+{
+	const unsigned char *p = der;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	int st;
+
+	memset(out, 0, sizeof(*out));
+	out->revocation_reason = -1;
+	if (len == 0 || len > LONG_MAX)
+		return false;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	if (resp == NULL) {
+		ERR_clear_error();
+		return false;
+	}
+	out->decoded = true;
+	st = OCSP_response_status(resp);
+	snprintf(out->response_status, sizeof(out->response_status), "%s",
+	    ocsp_response_status_str(st));
+	if (st == OCSP_RESPONSE_STATUS_SUCCESSFUL && (bs = OCSP_response_get1_basic(resp)) != NULL) {
+		format_time(OCSP_resp_get0_produced_at(bs), out->produced_at, sizeof(out->produced_at));
+		ocsp_read_single(bs, out);
+		OCSP_BASICRESP_free(bs);
+	}
+	OCSP_RESPONSE_free(resp);
+	ERR_clear_error();
+	return true;
 }

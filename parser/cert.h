@@ -134,6 +134,27 @@ int cert_init(void);
 struct cert_info *cert_decode(const uint8_t *der, size_t len);
 void cert_info_free(struct cert_info *ci);
 
+/* A stapled OCSP response (RFC 6960), as far as a sensor can judge it. */
+struct cert_ocsp {
+	bool decoded;		/* OpenSSL read the OCSPResponse */
+	char response_status[24];	/* "successful", "tryLater", ... */
+	bool has_single;	/* a basic response with at least one SingleResponse */
+	char cert_status[8];	/* of the first SingleResponse: good, revoked, unknown */
+	char serial[130];	/* the certificate it speaks of, uppercase hex */
+	char produced_at[48];	/* ISO 8601 UTC; "" if absent */
+	char this_update[48];
+	char next_update[48];
+	char revocation_time[48];
+	int revocation_reason;	/* CRLReason code, -1 if none */
+};
+
+/*
+ * Read a DER OCSPResponse (the body of a TLS CertificateStatus).  Its
+ * signature is not checked: this says what the server stapled, not that it
+ * is true.  false when the DER is not an OCSPResponse.
+ */
+bool cert_ocsp_parse(const uint8_t *der, size_t len, struct cert_ocsp *out);
+
 /* The first value of attribute name (e.g. "CN") in attrs, or NULL. */
 const struct cert_str *cert_attr_first(const struct cert_attr *attrs, size_t n,
     const char *name);

@@ -93,14 +93,16 @@ parse_alpn_list(struct rd *ext, struct tls_client_hello *ch)
 		if (!rd_vec8(&list, &name) || rd_left(&name) == 0)
 			return false;
 		if (ch->n_alpn == TLS_ALPN_MAX) {
-			ch->flags |= TLS_HF_TRUNC_LIST;
+			ch->flags |= TLS_HF_TRUNC_ALPN;
 			continue;
 		}
 		size_t n = rd_left(&name);
 		if (n > TLS_ALPN_LEN_MAX) {
 			n = TLS_ALPN_LEN_MAX;
-			ch->flags |= TLS_HF_TRUNC_LIST;
+			ch->flags |= TLS_HF_TRUNC_ALPN;
 		}
+		if (ch->n_alpn == 0)		/* non-empty, checked above */
+			(void)rd_peek_u8(&name, rd_left(&name) - 1, &ch->alpn0_last);
 		(void)rd_bytes(&name, ch->alpn[ch->n_alpn], n);
 		ch->alpn_len[ch->n_alpn++] = (uint8_t)n;
 	}
@@ -162,6 +164,52 @@ parse_ecpf(struct rd *ext, struct tls_client_hello *ch)
 	return true;
 }
 
+/* RFC 8446 s4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2> */
+static bool
+parse_sigalgs(struct rd *ext, struct tls_client_hello *ch)
+{
+	struct rd list;
+	uint16_t a;
+
+	if (!rd_vec16(ext, &list) || !rd_done(ext) || rd_left(&list) < 2 ||
+	    rd_left(&list) % 2 != 0)
+		return false;
+	while (rd_u16(&list, &a)) {
+		if (ch->n_sigalgs < TLS_SIGALGS_MAX)
+			ch->sigalgs[ch->n_sigalgs++] = a;
+		else
+			ch->flags |= TLS_HF_TRUNC_LIST;
+	}
+	return true;
+}
+
+/*
+ * draft-ietf-tls-esni-18 s5:
+ *   struct { ECHClientHelloType type; select (type) {
+ *       case outer: HpkeSymmetricCipherSuite cipher_suite; uint8 config_id;
+ *                   opaque enc<0..2^16-1>; opaque payload<1..2^16-1>;
+ *       case inner: Empty; }; } ECHClientHello;
+ * A client without an ECH config sends a GREASE one of the same shape, so
+ * presence says "the real name may be hidden", not that it is.
+ */
+static bool
+parse_ech(struct rd *ext, struct tls_client_hello *ch)
+{
+	struct rd enc, payload;
+
+	ch->has_ech = true;
+	if (!rd_u8(ext, &ch->ech_type))
+		return false;
+	if (ch->ech_type == 1)
+		return rd_done(ext);
+	if (ch->ech_type != 0 || !rd_u16(ext, &ch->ech_kdf) || !rd_u16(ext, &ch->ech_aead) ||
+	    !rd_u8(ext, &ch->ech_config_id) || !rd_vec16(ext, &enc) ||
+	    !rd_vec16(ext, &payload) || !rd_done(ext) || rd_left(&payload) == 0)
+		return false;
+	ch->ech_payload_len = (uint16_t)rd_left(&payload);
+	return true;
+}
+
 static void
 client_ext_cb(uint16_t type, struct rd *ext, void *arg)
 {
@@ -188,6 +236,19 @@ client_ext_cb(uint16_t type, struct rd *ext, void *arg)
 		break;
 	case TLS_EXT_SESSION_TICKET:
 		ch->has_ticket = rd_left(ext) > 0;
+		ch->ticket_len = (uint16_t)rd_left(ext);
+		break;
+	case TLS_EXT_SIGNATURE_ALGORITHMS:
+		ok = parse_sigalgs(ext, ch);
+		break;
+	case TLS_EXT_ECH:
+		ok = parse_ech(ext, ch);
+		break;
+	case TLS_EXT_ESNI:
+		ch->has_esni = true;
+		break;
+	case TLS_EXT_STATUS_REQUEST:
+		ch->has_status_request = true;
 		break;
 	case TLS_EXT_PRE_SHARED_KEY:
 		ch->has_psk = true;
@@ -281,7 +342,7 @@ server_ext_cb(uint16_t type, struct rd *ext, void *arg)
 			size_t n = rd_left(&name);
 			if (n > TLS_ALPN_LEN_MAX) {
 				n = TLS_ALPN_LEN_MAX;
-				sh->flags |= TLS_HF_TRUNC_LIST;
+				sh->flags |= TLS_HF_TRUNC_ALPN;
 			}
 			(void)rd_bytes(&name, sh->alpn, n);
 			sh->alpn_len = (uint8_t)n;
@@ -432,5 +493,42 @@ tls_hs_sslv2_server_hello(const uint8_t *p, size_t len, struct tls_server_hello 
 		certs->der[0].len = cert_len;
 		certs->n = certs->n_total = 1;
 	}
+	return P_OK;
+}
+
+/*
+ * RFC 6066 s8:  struct { CertificateStatusType status_type;
+ *                  select (status_type) { case ocsp: OCSPResponse; } } CertificateStatus;
+ *               opaque OCSPResponse<1..2^24-1>;
+ * RFC 6961 s2.2 (ocsp_multi, 2): OCSPResponse ocsp_response_list<1..2^24-1>,
+ * each possibly empty; the first is the leaf's.
+ */
+int
+tls_hs_certificate_status(const uint8_t *p, size_t len, struct tls_der *ocsp)
+{
+	struct rd r = rd_init(p, len), resp, list;
+	uint8_t type;
+
+	ocsp->p = NULL;
+	ocsp->len = 0;
+	if (!rd_u8(&r, &type))
+		return P_BAD;
+	if (type == 1) {
+		if (!rd_vec24(&r, &resp) || !rd_done(&r) || rd_left(&resp) == 0)
+			return P_BAD;
+	} else if (type == 2) {
+		if (!rd_vec24(&r, &list) || !rd_done(&r) || rd_left(&list) == 0 ||
+		    !rd_vec24(&list, &resp))
+			return P_BAD;
+		while (rd_left(&list) > 0) {		/* the rest must be framed too */
+			struct rd other;
+			if (!rd_vec24(&list, &other))
+				return P_BAD;
+		}
+	} else {
+		return P_UNSUPP;
+	}
+	ocsp->p = rd_ptr(&resp);
+	ocsp->len = rd_left(&resp);
 	return P_OK;
 }

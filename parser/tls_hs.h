@@ -36,6 +36,9 @@
 #ifndef TLS_ALPN_LEN_MAX
 #define TLS_ALPN_LEN_MAX 32	/* longer names are kept truncated and flagged */
 #endif
+#ifndef TLS_SIGALGS_MAX
+#define TLS_SIGALGS_MAX 64	/* signature_algorithms kept per ClientHello */
+#endif
 #ifndef TLS_CERTS_MAX
 #define TLS_CERTS_MAX 16	/* certificates kept per Certificate message */
 #endif
@@ -63,12 +66,16 @@ enum {
 /* Extension types we read (IANA TLS ExtensionType registry). */
 enum {
 	TLS_EXT_SERVER_NAME = 0,
+	TLS_EXT_STATUS_REQUEST = 5,
 	TLS_EXT_SUPPORTED_GROUPS = 10,
 	TLS_EXT_EC_POINT_FORMATS = 11,
+	TLS_EXT_SIGNATURE_ALGORITHMS = 13,
 	TLS_EXT_ALPN = 16,
 	TLS_EXT_SESSION_TICKET = 35,
 	TLS_EXT_PRE_SHARED_KEY = 41,
 	TLS_EXT_SUPPORTED_VERSIONS = 43,
+	TLS_EXT_ECH = 0xfe0d,		/* draft-ietf-tls-esni-18+: encrypted_client_hello */
+	TLS_EXT_ESNI = 0xffce,		/* draft-ietf-tls-esni-01..06: encrypted_server_name */
 };
 
 /* Flags for contents we could not read cleanly (framing was fine). */
@@ -77,6 +84,8 @@ enum {
 	TLS_HF_DUP_EXT = 1 << 1,	/* an extension type appears twice */
 	TLS_HF_TRUNC_LIST = 1 << 2,	/* a list exceeded its cap; kept a prefix */
 	TLS_HF_BAD_SNI = 1 << 3,	/* SNI has bytes outside LDH, '_' and '.' */
+	TLS_HF_TRUNC_ALPN = 1 << 4,	/* ALPN names beyond the caps: kept a prefix
+					   (fingerprints do not depend on them) */
 };
 
 struct tls_client_hello {
@@ -101,10 +110,21 @@ struct tls_client_hello {
 	uint8_t n_alpn;
 	uint8_t alpn_len[TLS_ALPN_MAX];
 	char alpn[TLS_ALPN_MAX][TLS_ALPN_LEN_MAX];	/* raw bytes, not terminated */
+	uint8_t alpn0_last;		/* last byte of the first name as sent (the copy may be cut) */
+	uint16_t n_sigalgs;
+	uint16_t sigalgs[TLS_SIGALGS_MAX];	/* signature_algorithms, in order */
+	bool has_ech;			/* encrypted_client_hello: the SNI is the public name */
+	uint8_t ech_type;		/* 0 outer, 1 inner */
+	uint8_t ech_config_id;
+	uint16_t ech_kdf, ech_aead;	/* HPKE suite of an outer ECH */
+	uint16_t ech_payload_len;
+	bool has_esni;			/* the older draft encrypted_server_name */
+	bool has_status_request;	/* asked for a stapled OCSP response */
 	bool has_sni;
 	uint16_t sni_len;
 	char sni[TLS_SNI_MAX + 1];	/* raw bytes as sent, NUL-terminated copy */
 	bool has_ticket;		/* non-empty session_ticket extension */
+	uint16_t ticket_len;
 	bool has_psk;			/* TLS 1.3 pre_shared_key offered */
 	unsigned flags;			/* TLS_HF_* */
 };
@@ -153,6 +173,13 @@ int tls_hs_server_hello(const uint8_t *p, size_t len, struct tls_server_hello *o
  * *out point into p and live as long as p.  P_OK or P_BAD.
  */
 int tls_hs_certificate(const uint8_t *p, size_t len, struct tls_cert_list *out);
+
+/*
+ * Parse a CertificateStatus body (RFC 6066 s8, RFC 6961): *ocsp views the
+ * DER OCSPResponse (for ocsp_multi, the first one, the leaf's; it may be
+ * empty).  P_OK, P_BAD, or P_UNSUPP for an unknown status type.
+ */
+int tls_hs_certificate_status(const uint8_t *p, size_t len, struct tls_der *ocsp);
 
 /*
  * SSL 2.0 messages, p starting at the message type byte (the 2-byte record

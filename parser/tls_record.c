@@ -26,7 +26,7 @@ tls_stream_init(struct tls_stream *s, struct memcap *mem)
 {
 	memset(s, 0, sizeof(*s));
 	s->keep_mask = 1u << TLS_HS_CLIENT_HELLO | 1u << TLS_HS_SERVER_HELLO |
-	    1u << TLS_HS_CERTIFICATE;
+	    1u << TLS_HS_CERTIFICATE | 1u << TLS_HS_CERTIFICATE_STATUS;
 	s->hs_max = TLS_HS_MAX;
 	s->preamble_max = TLS_PREAMBLE_MAX;
 	s->mem = mem;

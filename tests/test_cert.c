@@ -227,6 +227,47 @@ test_cert_cache_memcap(void)
 	free(b);
 }
 
+/*
+ * A stapled OCSP response made by `openssl ocsp -index` for a revoked
+ * certificate (tests/data/ocsp-revoked.der); the expected values are what
+ * `openssl ocsp -respin F -resp_text` prints for it.
+ */
+static void
+test_cert_ocsp_response(void)
+{
+	struct cert_ocsp o;
+	size_t len;
+	uint8_t *der = slurp("tests/data/ocsp-revoked.der", &len);
+
+	T_CHECK(cert_ocsp_parse(der, len, &o));
+	T_EQ_STR(o.response_status, "successful");
+	T_CHECK(o.has_single);
+	T_EQ_STR(o.cert_status, "revoked");
+	T_EQ_STR(o.serial, "1234");
+	T_EQ_STR(o.produced_at, "2026-11-28T01:24:03.000Z");
+	T_EQ_STR(o.this_update, "2026-11-28T01:24:03.000Z");
+	T_EQ_STR(o.next_update, "2026-12-05T01:24:03.000Z");
+	T_EQ_STR(o.revocation_time, "2026-11-01T00:00:00.000Z");
+	T_EQ_I(o.revocation_reason, 1);		/* keyCompromise */
+	for (size_t n = 0; n < len; n++) {	/* every prefix is refused, none crashes */
+		uint8_t *p = t_dup(der, n);
+		if (cert_ocsp_parse(p, n, &o)) {
+			T_CHECK(!"a cut OCSP response was accepted");
+			free(p);
+			break;
+		}
+		free(p);
+	}
+	/* "successful" with no responseBytes: read, but nothing to report */
+	T_CHECK(cert_ocsp_parse((const uint8_t *)"\x30\x03\x0a\x01\x00", 5, &o));
+	T_EQ_STR(o.response_status, "successful");
+	T_CHECK(!o.has_single);
+	/* tryLater (3) */
+	T_CHECK(cert_ocsp_parse((const uint8_t *)"\x30\x03\x0a\x01\x03", 5, &o));
+	T_EQ_STR(o.response_status, "tryLater");
+	free(der);
+}
+
 int
 main(void)
 {
@@ -235,5 +276,6 @@ main(void)
 	T_RUN(test_cert_undecodable);
 	T_RUN(test_cert_cache_refs_and_eviction);
 	T_RUN(test_cert_cache_memcap);
+	T_RUN(test_cert_ocsp_response);
 	T_SUMMARY();
 }

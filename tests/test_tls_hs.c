@@ -380,6 +380,91 @@ test_tls_hs_sslv2_server_hello(void)
 	flip_bits(v2sh_parse, &sh);
 }
 
+/* A hello with an SNI and one encrypted_client_hello extension body. */
+static void
+ech_hello(const uint8_t *ech, size_t n)
+{
+	t.n = 0;
+	tb_u16(&t, 0x0303);
+	tb_fill(&t, 3, 32);
+	tb_open(&t, 1); tb_close(&t);
+	tb_open(&t, 2); tb_u16(&t, 0x1301); tb_close(&t);
+	tb_open(&t, 1); tb_u8(&t, 0); tb_close(&t);
+	tb_open(&t, 2);
+	tb_u16(&t, 0); tb_open(&t, 2); tb_open(&t, 2); tb_u8(&t, 0);
+	tb_open(&t, 2); tb_str(&t, "public.example.com"); tb_close(&t);
+	tb_close(&t); tb_close(&t);
+	tb_u16(&t, 0xfe0d); tb_open(&t, 2); tb_raw(&t, ech, n); tb_close(&t);
+	tb_close(&t);
+}
+
+/* draft-ietf-tls-esni: an outer ECH (or Chrome's GREASE one), an inner, broken. */
+static void
+test_tls_hs_client_hello_ech(void)
+{
+	/* outer: HKDF-SHA256 (1), AES-128-GCM (1), config 0x2a, enc of 32, payload of 144 */
+	static uint8_t outer[1 + 4 + 1 + 2 + 32 + 2 + 144] = { 0, 0, 1, 0, 1, 0x2a, 0, 32 };
+	struct tls_client_hello ch;
+
+	outer[8 + 32] = 0;
+	outer[8 + 32 + 1] = 144;
+	ech_hello(outer, sizeof(outer));
+	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_OK);
+	T_CHECK(ch.has_ech);
+	T_EQ_U(ch.ech_type, 0);
+	T_EQ_U(ch.ech_kdf, 1);
+	T_EQ_U(ch.ech_aead, 1);
+	T_EQ_U(ch.ech_config_id, 0x2a);
+	T_EQ_U(ch.ech_payload_len, 144);
+	T_EQ_STR(ch.sni, "public.example.com");
+	T_EQ_U(ch.flags, 0);
+
+	ech_hello((const uint8_t *)"\x01", 1);		/* inner: type only */
+	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_OK);
+	T_CHECK(ch.has_ech);
+	T_EQ_U(ch.ech_type, 1);
+	T_EQ_U(ch.flags, 0);
+
+	ech_hello(outer, 20);				/* cut inside enc: flagged, hello kept */
+	T_EQ_I(tls_hs_client_hello(t.b, t.n, &ch), P_OK);
+	T_CHECK(ch.has_ech);
+	T_EQ_U(ch.flags, TLS_HF_BAD_EXT);
+	T_EQ_STR(ch.sni, "public.example.com");
+}
+
+/* RFC 6066 s8 and RFC 6961: the stapled response's DER, and nothing else. */
+static void
+test_tls_hs_certificate_status(void)
+{
+	struct tls_der d;
+
+	t.n = 0;
+	tb_u8(&t, 1);				/* ocsp */
+	tb_open(&t, 3); tb_raw(&t, "\x30\x03\x0a\x01\x00", 5); tb_close(&t);
+	T_EQ_I(tls_hs_certificate_status(t.b, t.n, &d), P_OK);
+	T_EQ_U(d.len, 5);
+	T_EQ_U(d.p[0], 0x30);
+	check_prefixes((int (*)(const uint8_t *, size_t, void *))tls_hs_certificate_status, &d,
+	    (size_t)-1);
+	tb_u8(&t, 0);				/* a trailing byte */
+	T_EQ_I(tls_hs_certificate_status(t.b, t.n, &d), P_BAD);
+
+	t.n = 0;
+	tb_u8(&t, 2);				/* ocsp_multi: the first response is the leaf's */
+	tb_open(&t, 3);
+	tb_open(&t, 3); tb_raw(&t, "\x30\x03\x0a\x01\x03", 5); tb_close(&t);
+	tb_open(&t, 3); tb_close(&t);		/* an empty one for the intermediate */
+	tb_close(&t);
+	T_EQ_I(tls_hs_certificate_status(t.b, t.n, &d), P_OK);
+	T_EQ_U(d.len, 5);
+	T_EQ_U(d.p[4], 0x03);
+
+	t.n = 0;
+	tb_u8(&t, 9);				/* an unknown status type */
+	tb_open(&t, 3); tb_u8(&t, 0); tb_close(&t);
+	T_EQ_I(tls_hs_certificate_status(t.b, t.n, &d), P_UNSUPP);
+}
+
 int
 main(void)
 {
@@ -396,5 +481,7 @@ main(void)
 	T_RUN(test_tls_hs_certificate_over_cap);
 	T_RUN(test_tls_hs_sslv2_client_hello);
 	T_RUN(test_tls_hs_sslv2_server_hello);
+	T_RUN(test_tls_hs_certificate_status);
+	T_RUN(test_tls_hs_client_hello_ech);
 	T_SUMMARY();
 }
