@@ -85,6 +85,8 @@ def event_rows(events):
             fps["ja3"] = (x["client"].get("ja3_string"), t["client"]["ja3"])
         if "ja3s" in t.get("server", {}):
             fps["ja3s"] = (x.get("server", {}).get("ja3s_string"), t["server"]["ja3s"])
+        if "ja4" in t.get("client", {}):
+            fps["ja4"] = t["client"]["ja4"]
         FP_SEEN[key] = fps
         if "hash" in t.get("server", {}):
             s = t["server"]
@@ -170,6 +172,9 @@ def corpus(args):
     fp_known = {(r["file"], r["kind"], r["client_ip"], r["client_port"]): r
                 for r in read_tsv(os.path.join(here, "corpus-differences.tsv"))}
     differences_seen = set()
+    ja4_rows = collections.defaultdict(list)
+    for r in read_tsv(os.path.join(here, "corpus-ja4.tsv")):
+        ja4_rows[r["file"]].append(r)
     for fname in sorted(os.listdir(pcaps)):
         name = fname.rsplit(".", 1)[0]
         rc, err, events = run_tlsentry(args.bin, os.path.join(pcaps, fname))
@@ -178,6 +183,10 @@ def corpus(args):
         FP_SEEN.clear()
         got_c, got_h, got_j = event_rows(events)
         fm, ft = compare_fps(fp_rows.get(fname, []), fp_known, fname, differences_seen)
+        for r in ja4_rows.get(fname, []):       # JA4 as FoxIO's own tool computes it
+            got = [v.get("ja4") for k, v in FP_SEEN.items() if k[1] == r["client_port"]]
+            check(got == [r["ja4"]], f"{fname}: JA4 of client port {r['client_port']} is {got}, "
+                  f"FoxIO's ja4 says {r['ja4']}")
         tot_f += ft; tot_fm += fm
         exp_dir = os.path.join(args.corpus, "expected")
         rows = read_tsv(os.path.join(exp_dir, name + ".tsv"))
