@@ -26,6 +26,7 @@
 #include "../parser/pstat.h"
 #include "../parser/quic.h"
 #include "../parser/tls_hs.h"
+#include "quic_seal.h"
 #include "t.h"
 
 /* ---- hex vectors -------------------------------------------------------- */
@@ -251,109 +252,7 @@ feed(struct quic_conn *c, bool from_client, const uint8_t *p, size_t n)
 	return st;
 }
 
-/* ---- a test-side sealer (RFC 9001 s5.3, s5.4) ------------------------------ */
-
-struct pk {
-	uint32_t version;
-	bool from_client;
-	const uint8_t *key_dcid;	/* DCID the keys derive from */
-	size_t key_dcid_len;
-	const uint8_t *dcid, *scid, *token;
-	size_t dcid_len, scid_len, token_len;
-	uint64_t pn;
-	size_t pn_len;
-	int type;			/* 0 Initial, 2 Handshake (v1 numbering) */
-	uint8_t reserved;		/* reserved bits to set (0x0c) */
-};
-
-static size_t
-put_varint(uint8_t *o, uint64_t v)
-{
-	if (v < 64) {
-		o[0] = (uint8_t)v;
-		return 1;
-	}
-	if (v < 16384) {
-		o[0] = (uint8_t)(0x40 | v >> 8);
-		o[1] = (uint8_t)v;
-		return 2;
-	}
-	o[0] = (uint8_t)(0x80 | v >> 24);
-	o[1] = (uint8_t)(v >> 16);
-	o[2] = (uint8_t)(v >> 8);
-	o[3] = (uint8_t)v;
-	return 4;
-}
-
-/*
- * Build a protected long-header packet around payload (frames) into out;
- * Length takes 2 bytes as in the RFC examples (4 when larger).  The payload
- * is not padded: it must be long enough to sample.  Returns the size.
- */
-static size_t
-seal(const struct pk *k, const uint8_t *payload, size_t plen, uint8_t *out)
-{
-	static const uint8_t v2types[4] = { 1, 2, 3, 0 };	/* v1 type -> v2 bits */
-	struct quic_keys keys[2];
-	const struct quic_keys *kk;
-	EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
-	uint8_t nonce[12], mask[16];
-	size_t n = 0, pn_off, hdr_len;
-	int outl = 0, type = k->type;
-
-	if (quic_initial_keys(k->version, k->key_dcid, k->key_dcid_len, keys) != P_OK)
-		abort();
-	kk = &keys[k->from_client ? 0 : 1];
-	if (k->version == QUIC_V2)
-		type = v2types[type];
-	out[n++] = (uint8_t)(0xc0 | type << 4 | k->reserved | (k->pn_len - 1));
-	out[n++] = (uint8_t)(k->version >> 24);
-	out[n++] = (uint8_t)(k->version >> 16);
-	out[n++] = (uint8_t)(k->version >> 8);
-	out[n++] = (uint8_t)k->version;
-	out[n++] = (uint8_t)k->dcid_len;
-	if (k->dcid_len)
-		memcpy(out + n, k->dcid, k->dcid_len);
-	n += k->dcid_len;
-	out[n++] = (uint8_t)k->scid_len;
-	if (k->scid_len)
-		memcpy(out + n, k->scid, k->scid_len);
-	n += k->scid_len;
-	if (k->type == 0) {
-		n += put_varint(out + n, k->token_len);
-		if (k->token_len)
-			memcpy(out + n, k->token, k->token_len);
-		n += k->token_len;
-	}
-	if (k->pn_len + plen + 16 < 16384) {
-		out[n++] = (uint8_t)(0x40 | (k->pn_len + plen + 16) >> 8);
-		out[n++] = (uint8_t)(k->pn_len + plen + 16);
-	} else {
-		n += put_varint(out + n, k->pn_len + plen + 16);
-	}
-	pn_off = n;
-	for (size_t i = 0; i < k->pn_len; i++)
-		out[n++] = (uint8_t)(k->pn >> (8 * (k->pn_len - 1 - i)));
-	hdr_len = n;
-	memcpy(nonce, kk->iv, 12);
-	for (int i = 0; i < 8; i++)
-		nonce[11 - i] ^= (uint8_t)(k->pn >> (8 * i));
-	if (EVP_EncryptInit_ex(cx, EVP_aes_128_gcm(), NULL, kk->key, nonce) != 1 ||
-	    EVP_EncryptUpdate(cx, NULL, &outl, out, (int)hdr_len) != 1 ||
-	    EVP_EncryptUpdate(cx, out + n, &outl, payload, (int)plen) != 1 ||
-	    EVP_EncryptFinal_ex(cx, out + n + plen, &outl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_GET_TAG, 16, out + n + plen) != 1)
-		abort();
-	n += plen + 16;
-	if (EVP_EncryptInit_ex(cx, EVP_aes_128_ecb(), NULL, kk->hp, NULL) != 1 ||
-	    EVP_EncryptUpdate(cx, mask, &outl, out + pn_off + 4, 16) != 1)
-		abort();
-	out[0] ^= mask[0] & 0x0f;
-	for (size_t i = 0; i < k->pn_len; i++)
-		out[pn_off + i] ^= mask[1 + i];
-	EVP_CIPHER_CTX_free(cx);
-	return n;
-}
+/* ---- packets built here: tests/quic_seal.h --------------------------- */
 
 /* A packet of the RFC's connection: keys from rfc_dcid. */
 static struct pk
@@ -689,6 +588,53 @@ test_quic_split_client_hello(void)
 			quic_conn_free(&c);
 		}
 	}
+}
+
+/*
+ * A Retry between the two datagrams of a split ClientHello (seen with
+ * chromium and ngtcp2 -V): the second datagram still uses the original
+ * keys, the retransmission after the Retry uses the Retry's SCID, and so
+ * does the server.  Exactly one ClientHello and one ServerHello come out.
+ */
+static void
+test_quic_retry_inside_client_hello(void)
+{
+	uint8_t fr[512], d[1500];
+	size_t n, dl, half = ch_len / 2;
+	struct quic_conn c;
+	struct pk k;
+
+	load_rfc(QUIC_V1);
+	quic_conn_init(&c, NULL);
+	memset(&G, 0, sizeof(G));
+	k = rfc_pk(QUIC_V1, true, 0);
+	n = crypto_frame(fr, CH, half, ch_len - half);	/* the second half first */
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, true, d, dl), P_OK);
+	T_EQ_I(feed(&c, false, pkt[2], pkt_len[2]), P_OK);	/* A.4 Retry */
+	T_EQ_U(c.cur_dcid, 1);
+	k.pn = 1;
+	n = crypto_frame(fr, CH, 0, half);
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, true, d, dl), P_OK);
+	T_EQ_I(G.n, 1);
+	T_EQ_MEM(G.m[0].body, CH + 4, ch_len - 4);
+	k.pn = 2;					/* resent under the new DCID */
+	k.key_dcid = k.dcid = rfc_scid;
+	n = crypto_frame(fr, CH, 0, ch_len);
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, true, d, dl), P_OK);
+	T_EQ_I(G.n, 1);
+	k = rfc_pk(QUIC_V1, false, 0);
+	k.key_dcid = rfc_scid;
+	n = crypto_frame(fr, SH, 0, sh_len);
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, false, d, dl), P_OK);
+	T_EQ_I(G.n, 2);
+	T_EQ_U(G.m[1].type, TLS_HS_SERVER_HELLO);
+	T_EQ_U(c.n_initial, 4);
+	T_EQ_U(c.n_decrypt_fail, 0);
+	quic_conn_free(&c);
 }
 
 /*
@@ -1519,6 +1465,7 @@ main(int argc, char **argv)
 	T_RUN(test_quic_server_without_client);
 	T_RUN(test_quic_prefixes_and_flips);
 	T_RUN(test_quic_split_client_hello);
+	T_RUN(test_quic_retry_inside_client_hello);
 	T_RUN(test_quic_frames_in_one_packet);
 	T_RUN(test_quic_forbidden_frame);
 	T_RUN(test_quic_coalesced);
