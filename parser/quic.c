@@ -740,10 +740,12 @@ quic_datagram(struct quic_conn *c, bool from_client, const uint8_t *p, size_t le
 			break;
 		}
 		if (k == P_UNSUPP) {
-			if (h.type == PT_VN)
+			if (h.type == PT_VN) {
 				c->n_vn++;
-			else
+			} else {
 				c->n_other_version++;
+				c->other_version = h.version;
+			}
 			if (st == P_OK)
 				st = P_UNSUPP;
 			break;

@@ -121,6 +121,7 @@ struct quic_conn {
 	uint64_t n_retry_bad;	/* Retry packets that did not verify */
 	uint64_t n_vn;		/* Version Negotiation packets */
 	uint64_t n_other_version;	/* long headers of versions we do not decrypt */
+	uint32_t other_version;	/* the last such version (0 = none) */
 	uint64_t n_short;	/* short-header packets (and trailing bytes) ignored */
 	uint64_t n_malformed;	/* packets whose header or frames did not parse */
 	uint64_t n_decrypt_fail;	/* Initials no candidate key authenticated */

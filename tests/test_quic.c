@@ -472,6 +472,31 @@ test_quic_rfc9369_exchange(void)
 	rfc_exchange(QUIC_V2);
 }
 
+/*
+ * Compatible version negotiation (RFC 9368, RFC 9369 s4.1): a v1 client
+ * Initial answered by a v2 server Initial; both keys come from the same
+ * original DCID, each with its version's salt and labels.
+ */
+static void
+test_quic_v1_to_v2(void)
+{
+	struct quic_conn c;
+
+	quic_conn_init(&c, NULL);
+	memset(&G, 0, sizeof(G));
+	load_rfc(QUIC_V1);
+	T_EQ_I(feed(&c, true, pkt[0], pkt_len[0]), P_OK);
+	T_EQ_U(c.version, QUIC_V1);
+	load_rfc(QUIC_V2);
+	T_EQ_I(feed(&c, false, pkt[1], pkt_len[1]), P_OK);
+	T_EQ_I(G.n, 2);
+	T_EQ_U(G.m[1].type, TLS_HS_SERVER_HELLO);
+	T_EQ_U(G.m[1].version, QUIC_V2);
+	T_EQ_U(c.version, QUIC_V2);
+	T_EQ_U(c.dcid[0].keys_version, QUIC_V2);
+	quic_conn_free(&c);
+}
+
 /* A server Initial alone cannot be opened: the client's DCID is unknown. */
 static void
 test_quic_server_without_client(void)
@@ -808,6 +833,7 @@ test_quic_other_packets(void)
 	T_EQ_I(feed(&c, false, vn, sizeof(vn) - 1), P_BAD);	/* versions % 4 */
 	T_EQ_I(feed(&c, true, d29, sizeof(d29)), P_UNSUPP);
 	T_EQ_U(c.n_other_version, 1);
+	T_EQ_U(c.other_version, 0xff00001d);
 	T_CHECK(!quic_looks_like_initial(d29, sizeof(d29)));
 	T_CHECK(!quic_looks_like_initial(vn, sizeof(vn)));
 	T_CHECK(!quic_looks_like_initial(shorth, sizeof(shorth)));
@@ -1462,6 +1488,7 @@ main(int argc, char **argv)
 	T_RUN(test_quic_sealer_matches_rfc);
 	T_RUN(test_quic_rfc9001_exchange);
 	T_RUN(test_quic_rfc9369_exchange);
+	T_RUN(test_quic_v1_to_v2);
 	T_RUN(test_quic_server_without_client);
 	T_RUN(test_quic_prefixes_and_flips);
 	T_RUN(test_quic_split_client_hello);
