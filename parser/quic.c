@@ -600,7 +600,7 @@ do_initial(struct quic_conn *c, bool from_client, const struct lh *h, struct wal
 		c->n_limit++;
 		return P_LIMIT;
 	}
-	if ((k = walk_cx(w)) != P_OK)
+	if (walk_cx(w) != P_OK)
 		goto nomem;
 	if (!memcap_take(c->mem, h->pkt_len))
 		goto nomem;
