@@ -696,6 +696,20 @@ test_quic_frames_in_one_packet(void)
 	T_EQ_MEM(G.m[0].body, CH + 4, ch_len - 4);
 	T_EQ_U(c.n_crypto_frames, 3);
 	T_EQ_U(c.crypto[0].n_dup_bytes, 10 + 10);	/* 200..210 and 50..60 */
+	/* CONNECTION_CLOSE (0x1c): error 0x0a, frame type 0x06, reason "oops" */
+	n = 0;
+	fr[n++] = 0x1c, fr[n++] = 0x0a, fr[n++] = 0x06, fr[n++] = 0x04;
+	memcpy(fr + n, "oops", 4);
+	n += 4;
+	k.pn = 8;
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, true, d, dl), P_OK);
+	fr[3] = 0x05;				/* the reason runs past the packet */
+	k.pn = 9;
+	dl = seal(&k, fr, n, d);
+	T_EQ_I(feed(&c, true, d, dl), P_BAD);
+	T_EQ_U(c.n_malformed, 1);
+	T_EQ_U(c.n_initial, 3);
 	quic_conn_free(&c);
 }
 
