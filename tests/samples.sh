@@ -37,6 +37,9 @@ while read -r name pcap rules expected args; do
 done < samples/CASES
 
 for t in samples/*.truth.tsv; do
+	# QUIC captures: tlsentry does not follow UDP flows yet; tests/test_quic.c
+	# checks parser/quic.c against their truth files (another format)
+	case $t in samples/quic-*) continue ;; esac
 	pcap=${t%.truth.tsv}.pcap
 	out=$(python3 tests/oracle.py --bin "$bin" --truth "$t" --pcap "$pcap" \
 	    --rules samples/watch.rules 2>&1)
