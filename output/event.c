@@ -652,17 +652,23 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bo
 	json_obj_end(w);
 }
 
+static uint8_t
+ev_transport(const struct ev_handshake *hs)
+{
+	return hs->transport != 0 ? hs->transport : 6;
+}
+
 static void
 put_network(struct json_w *w, const struct ev_handshake *hs)
 {
 	char cid[32];
 
 	ev_community_id(hs->family, hs->client_ip, hs->client_port, hs->server_ip,
-	    hs->server_port, 6, cid);
+	    hs->server_port, ev_transport(hs), cid);
 	json_obj_begin(w, "network");
-	json_cstr(w, "transport", "tcp");
+	json_cstr(w, "transport", ev_transport(hs) == 17 ? "udp" : "tcp");
 	json_cstr(w, "type", hs->family == 6 ? "ipv6" : "ipv4");
-	json_cstr(w, "protocol", "tls");
+	json_cstr(w, "protocol", hs->protocol != NULL ? hs->protocol : "tls");
 	json_cstr(w, "community_id", cid);
 	json_obj_end(w);
 }
@@ -796,7 +802,7 @@ handshake_id(const struct ev_handshake *hs, char out[17])
 	int n;
 
 	ev_community_id(hs->family, hs->client_ip, hs->client_port, hs->server_ip,
-	    hs->server_port, 6, cid);
+	    hs->server_port, ev_transport(hs), cid);
 	n = snprintf(text, sizeof(text), "%s %" PRId64, cid, hs->ts_us);
 	if (EVP_Digest(text, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1)
 		memset(md, 0, sizeof(md));

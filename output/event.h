@@ -37,6 +37,9 @@ struct ev_handshake {
 	const char *source_file;	/* the capture it was read from, or NULL */
 	const char *interface;		/* or the interface it was captured on */
 	uint8_t family;		/* 4 or 6 */
+	uint8_t transport;	/* IP protocol: 6 (TCP) or 17 (UDP); 0 means TCP */
+	const char *protocol;	/* "tls" (NULL), "dtls" or "quic" */
+	uint32_t quic_version;	/* QUIC: the version of its Initial packets */
 	const uint8_t *client_ip, *server_ip;
 	uint16_t client_port, server_port;
 	bool roles_inferred;	/* no hello said who is who; the sender of the
