@@ -630,6 +630,12 @@ $(cat "$OUT/split-chain.truth.tsv")
 \`\`\`
 EOF
 
+# The DTLS section is written by make-dtls.sh: carry it over unchanged.
+if [[ -f $SAMPLES_DIR/SOURCES.md ]] && grep -q '^<!-- dtls begin' "$SAMPLES_DIR/SOURCES.md"; then
+    printf '\n' >>"$OUT/SOURCES.md"
+    sed -n '/^<!-- dtls begin/,/^<!-- dtls end -->/p' "$SAMPLES_DIR/SOURCES.md" >>"$OUT/SOURCES.md"
+fi
+
 # ------------------------------------------------------------ install outputs
 log "installing results into $SAMPLES_DIR"
 rm -rf "$SAMPLES_DIR/certs"
