@@ -137,6 +137,17 @@ slot_complete(const struct dtls_slot *sl)
 	    sl->ranges[0].hi == sl->len);
 }
 
+/* Bytes of the message held so far. */
+static size_t
+slot_held(const struct dtls_slot *sl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sl->n_ranges; i++)
+		n += sl->ranges[i].hi - sl->ranges[i].lo;
+	return n;
+}
+
 /* Is [lo, hi) already held?  Ranges never touch, so it lies in one. */
 static bool
 slot_covers(const struct dtls_slot *sl, uint32_t lo, uint32_t hi)
@@ -310,6 +321,7 @@ fragment(struct dtls_stream *s, uint8_t type, uint32_t len, uint32_t seq, uint32
 	uint32_t flen = (uint32_t)rd_left(frag);
 	bool keep = type < 32 && (s->keep_mask >> type & 1);
 	struct dtls_slot *sl;
+	size_t held;
 	int st;
 
 	if (restarts(s, type, seq))
@@ -341,6 +353,16 @@ fragment(struct dtls_stream *s, uint8_t type, uint32_t len, uint32_t seq, uint32
 		return P_OK;
 	}
 
+	if (sl != NULL && sl->used && flen > 0 && slot_covers(sl, off, off + flen)) {
+		s->n_retrans++;		/* every byte already held */
+		return P_OK;
+	}
+	held = sl != NULL && sl->used ? slot_held(sl) : 0;
+	if (keep && (size_t)off + flen > 2 * (held + flen) + DTLS_GAP_MAX) {
+		s->n_gap_dropped++;	/* would cost far more memory than it brings */
+		return P_OK;
+	}
+
 	if ((st = ra_get(s)) != P_OK)
 		return st;
 	sl = &s->ra->slot[seq % N_SLOTS];
@@ -351,10 +373,6 @@ fragment(struct dtls_stream *s, uint8_t type, uint32_t len, uint32_t seq, uint32
 		sl->seq = seq;
 		sl->len = len;
 		s->ra->n_used++;
-	}
-	if (flen > 0 && slot_covers(sl, off, off + flen)) {
-		s->n_retrans++;		/* every byte already held */
-		return P_OK;
 	}
 	if (keep && (st = slot_reserve(s, sl, (size_t)off + flen)) != P_OK)
 		return st;

@@ -15,6 +15,10 @@
  * Everything is bounded: hs_max per kept message, DTLS_AHEAD_MAX messages
  * held ahead of the next one to deliver, DTLS_FRAGS_MAX disjoint byte
  * ranges per message, and every buffer is taken from the caller's memcap.
+ * Buffers grow with the bytes that arrive, not with what headers claim: a
+ * fragment that would stretch its message's buffer past twice the bytes
+ * held plus DTLS_GAP_MAX is dropped and counted (the peer retransmits it;
+ * messages up to DTLS_GAP_MAX bytes are never affected).
  */
 #ifndef TLSENTRY_DTLS_H
 #define TLSENTRY_DTLS_H
@@ -31,6 +35,9 @@
 #endif
 #ifndef DTLS_FRAGS_MAX
 #define DTLS_FRAGS_MAX 32	/* disjoint byte ranges held per message */
+#endif
+#ifndef DTLS_GAP_MAX
+#define DTLS_GAP_MAX 16384	/* a kept message's buffer may reach 2 * bytes held + this */
 #endif
 #ifndef DTLS_REC_MAX
 #define DTLS_REC_MAX (16384 + 2048)	/* DTLSCiphertext.length, RFC 6347 s4.1 */
@@ -96,6 +103,7 @@ struct dtls_stream {
 	uint64_t n_bad_records;	/* malformed records (the rest of the datagram dropped) */
 	uint64_t n_retrans;	/* fragments dropped: message delivered or bytes held */
 	uint64_t n_over_cap;	/* caps hit (each also stops the stream) */
+	uint64_t n_gap_dropped;	/* fragments too far beyond the bytes held (DTLS_GAP_MAX) */
 	uint64_t n_msgs;	/* messages delivered */
 };
 

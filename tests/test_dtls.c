@@ -880,6 +880,79 @@ test_dtls_caps(void)
 	fl_free(&f);
 }
 
+/*
+ * Buffers grow with the bytes held: a lone fragment far into a large
+ * message is dropped (DTLS_GAP_MAX), not paid for with a buffer of its
+ * offset; the same message sent in order goes through.
+ */
+static void
+test_dtls_gap(void)
+{
+	static struct tr tr;
+	static uint8_t big[20000];
+	struct dtls_stream s;
+	struct flight f = { 0 };
+	struct memcap mc = { 0 };
+	size_t order[64], n;
+
+	/* 26 bytes on the wire claiming the last byte of a 1 MiB Certificate */
+	rec_open(&t, TLS_CT_HANDSHAKE, 0xfefd, 0, 0);
+	tb_u8(&t, TLS_HS_CERTIFICATE);
+	tb_u24(&t, TLS_HS_MAX);			/* length */
+	tb_u16(&t, 0);				/* message_seq */
+	tb_u24(&t, TLS_HS_MAX - 1);		/* fragment_offset */
+	tb_u24(&t, 1);				/* fragment_length */
+	tb_u8(&t, 0x42);
+	tb_close(&t);
+	fl_push(&f);
+	dtls_stream_init(&s, &mc);
+	T_EQ_I(run(&s, &f, NULL, 0, NULL), P_OK);
+	T_EQ_U(s.n_gap_dropped, 1);
+	T_EQ_U(mc.peak, 0);			/* nothing allocated for it */
+	T_CHECK(!dtls_stream_stopped(&s));
+	dtls_stream_free(&s);
+	fl_free(&f);
+
+	/* a 20000-byte message in 1000-byte fragments, one per datagram */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 31 + i / 256);
+	for (size_t off = 0; off < sizeof(big); off += 1000) {
+		rec_open(&t, TLS_CT_HANDSHAKE, 0xfefd, 0, off / 1000);
+		frag(&t, TLS_HS_CERTIFICATE, big, sizeof(big), 0, off, 1000);
+		tb_close(&t);
+		fl_push(&f);
+	}
+	n = f.n;
+	/* reversed: the two fragments beyond 2 * held + DTLS_GAP_MAX are
+	 * dropped, so the message stays incomplete until they come again */
+	for (size_t i = 0; i < n; i++)
+		order[i] = n - 1 - i;
+	dtls_stream_init(&s, &mc);
+	memset(&tr, 0, sizeof(tr));
+	T_EQ_I(run(&s, &f, order, n, &tr), P_OK);
+	T_EQ_I(tr.n_msgs, 0);
+	T_EQ_U(s.n_gap_dropped, 2);
+	order[0] = n - 2;			/* the retransmitted tail */
+	order[1] = n - 1;
+	T_EQ_I(run(&s, &f, order, 2, &tr), P_OK);
+	T_EQ_I(tr.n_msgs, 1);
+	T_EQ_U(tr.out[6 + 19999], big[19999]);
+	T_EQ_MEM(tr.out + 6, big, sizeof(big));
+	dtls_stream_free(&s);
+	T_EQ_U(mc.used, 0);
+
+	/* in order: never more buffer than the message */
+	memset(&mc, 0, sizeof(mc));
+	dtls_stream_init(&s, &mc);
+	memset(&tr, 0, sizeof(tr));
+	T_EQ_I(run(&s, &f, NULL, 0, &tr), P_OK);
+	T_EQ_I(tr.n_msgs, 1);
+	T_EQ_U(s.n_gap_dropped, 0);
+	T_CHECK(mc.peak <= sizeof(big) + 4096);
+	dtls_stream_free(&s);
+	fl_free(&f);
+}
+
 /* Fragments of one message_seq that disagree on length or type: P_BAD. */
 static void
 test_dtls_inconsistent_fragments(void)
@@ -1216,6 +1289,7 @@ main(void)
 	T_RUN(test_dtls_13_unified_header);
 	T_RUN(test_dtls_alerts);
 	T_RUN(test_dtls_caps);
+	T_RUN(test_dtls_gap);
 	T_RUN(test_dtls_inconsistent_fragments);
 	T_RUN(test_dtls_malformed_records);
 	T_RUN(test_dtls_caller_stop);
