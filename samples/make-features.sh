@@ -28,7 +28,7 @@
 # Outputs (samples/, replaced only when everything succeeded):
 #   features.pcap, features.truth.tsv (one row per connection: what each
 #   connection must show, computed from the files this script made),
-#   certs/features-*.pem (public certificates).
+#   certs-features/*.pem (public certificates).
 set -euo pipefail
 
 if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
@@ -68,7 +68,7 @@ done
 TMP=$(mktemp -d /tmp/tlsentry-features.XXXXXX)
 chmod 700 "$TMP"
 PKI="$TMP/pki" LOGS="$TMP/logs" OUT="$TMP/out"
-mkdir -p "$PKI" "$LOGS" "$OUT/certs" "$TMP/www"
+mkdir -p "$PKI" "$LOGS" "$OUT/certs-features" "$TMP/www"
 printf 'hello from the tlsentry features server\n' >"$TMP/www/hello.txt"
 
 # ------------------------------------------------------------------------ PKI
@@ -116,7 +116,7 @@ signed features-ocsp "/C=US/O=Apple Inc./CN=Features OCSP Responder" features-se
 ca features-client-ca "/C=DE/O=Example Corp/CN=Example Corp Client CA" 0xfe1001
 signed features-client "/C=DE/O=Example Corp/CN=alice@example.com" features-client-ca 0xfe1101 client
 for c in features-server-ca features-leaf features-leaf-revoked features-ocsp features-client-ca features-client; do
-    openssl x509 -in "$PKI/$c.pem" -out "$OUT/certs/$c.pem"
+    openssl x509 -in "$PKI/$c.pem" -out "$OUT/certs-features/$c.pem"
 done
 
 # OCSP responses by openssl's own responder logic, from an index file
@@ -258,5 +258,6 @@ tshark -r "$PCAP" -Y 'tls.handshake.type == 1' -T fields -e tcp.dstport -e tls.h
     2>/dev/null | grep -q '^4450.*65037' || die "Chromium's ClientHello to 4450 has no ECH extension"
 
 mv "$OUT/features.pcap" "$OUT/features.truth.tsv" "$SAMPLES_DIR/"
-cp "$OUT"/certs/*.pem "$SAMPLES_DIR/certs/"
+rm -rf "$SAMPLES_DIR/certs-features"
+mv "$OUT/certs-features" "$SAMPLES_DIR/certs-features"
 log "done: $(grep -vc '^#' "$SAMPLES_DIR/features.truth.tsv") connections in samples/features.pcap"

@@ -631,13 +631,15 @@ $(cat "$OUT/split-chain.truth.tsv")
 \`\`\`
 EOF
 
-# the section samples/make-quic.sh maintains (quic-chromium.*) is kept
+# Sections written by the other capture scripts (make-quic.sh, make-dtls.sh,
+# ...), each between "<!-- NAME.sh: begin -->" and "<!-- NAME.sh: end -->",
+# are carried over unchanged.
 if [[ -f $SAMPLES_DIR/SOURCES.md ]]; then
-    sed -n '/^<!-- make-quic.sh: begin -->$/,/^<!-- make-quic.sh: end -->$/p' \
-        "$SAMPLES_DIR/SOURCES.md" >"$OUT/quic-section.md"
-    if [[ -s $OUT/quic-section.md ]]; then
+    sed -n '/^<!-- [a-z-]*\.sh: begin -->$/,/^<!-- [a-z-]*\.sh: end -->$/p' \
+        "$SAMPLES_DIR/SOURCES.md" >"$OUT/other-sections.md"
+    if [[ -s $OUT/other-sections.md ]]; then
         printf '\n' >>"$OUT/SOURCES.md"
-        cat "$OUT/quic-section.md" >>"$OUT/SOURCES.md"
+        cat "$OUT/other-sections.md" >>"$OUT/SOURCES.md"
     fi
 fi
 
