@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "parser/dtls.h"
 #include "parser/pstat.h"
+#include "parser/quic.h"
 #include "parser/tls_fp.h"
 #include "parser/tls_hs.h"
 #include "parser/tls_record.h"
@@ -25,12 +27,32 @@ struct dir_ctx {
 	int dir;
 };
 
+/* What carries the handshake. */
+enum sess_kind {
+	SESS_TLS,		/* TLS records over TCP */
+	SESS_DTLS,		/* DTLS records in UDP datagrams */
+	SESS_QUIC,		/* TLS messages in QUIC Initial packets */
+};
+
+/* The datagram side of a UDP session, allocated only for those. */
+struct udp_state {
+	union {
+		struct dtls_stream dtls[2];
+		struct quic_conn quic;
+	} u;
+	bool quic_1rtt[2];	/* QUIC: direction d sent a short-header (1-RTT) packet */
+	bool quic_stopped[2];
+};
+
 /* Per-flow TLS state: the streams and what the hellos and chain said. */
 struct session {
 	struct engine *e;
 	struct flow *f;
+	enum sess_kind kind;
 	struct dir_ctx ctx[2];
-	struct tls_stream tls[2];
+	struct tls_stream tls[2];	/* SESS_TLS */
+	struct udp_state *udp;		/* SESS_DTLS, SESS_QUIC */
+	uint32_t quic_version;
 	int client_dir;			/* -1 until a SYN or a hello tells */
 	bool client_from_tls;		/* client_dir came from a TLS message */
 	bool roles_inferred;
@@ -42,6 +64,7 @@ struct session {
 	unsigned n_ch;
 	struct tls_server_hello *sh;	/* last ServerHello */
 	bool hrr;
+	bool hvr;			/* DTLS HelloVerifyRequest (a cookie exchange) */
 	struct cert_info *chain[TLS_CERTS_MAX];	/* references into the cache */
 	size_t chain_len, chain_total;
 	bool cert_seen;
@@ -167,6 +190,15 @@ session_free(struct session *s)
 		return;
 	for (int d = 0; d < 2; d++)
 		tls_stream_free(&s->tls[d]);
+	if (s->udp != NULL) {
+		if (s->kind == SESS_QUIC) {
+			quic_conn_free(&s->udp->u.quic);
+		} else {
+			dtls_stream_free(&s->udp->u.dtls[0]);
+			dtls_stream_free(&s->udp->u.dtls[1]);
+		}
+		hello_free(s, s->udp, sizeof(*s->udp));
+	}
 	for (size_t i = 0; i < s->chain_len; i++)
 		cert_put(s->e->certs, s->chain[i]);
 	cert_put(s->e->certs, s->client_leaf);
@@ -174,6 +206,74 @@ session_free(struct session *s)
 	hello_free(s, s->sh, sizeof(*s->sh));
 	hello_free(s, s->ocsp, sizeof(*s->ocsp));
 	free(s);
+}
+
+/* --- one direction, whatever carries it ------------------------------------ */
+
+/* Stop reading direction d: nothing more in it is worth parsing. */
+static void
+dir_stop(struct session *s, int d)
+{
+	switch (s->kind) {
+	case SESS_TLS:
+		tls_stream_stop(&s->tls[d], TLS_STOP_CALLER);
+		break;
+	case SESS_DTLS:
+		dtls_stream_stop(&s->udp->u.dtls[d], DTLS_STOP_CALLER);
+		break;
+	case SESS_QUIC:
+		s->udp->quic_stopped[d] = true;
+		break;
+	}
+}
+
+static bool
+dir_stopped(const struct session *s, int d)
+{
+	switch (s->kind) {
+	case SESS_TLS:	return tls_stream_stopped(&s->tls[d]);
+	case SESS_DTLS:	return dtls_stream_stopped(&s->udp->u.dtls[d]);
+	case SESS_QUIC:	return s->udp->quic_stopped[d];
+	}
+	return true;
+}
+
+/* Did direction d move on to encrypted data (its sender accepted the handshake)? */
+static bool
+dir_encrypted(const struct session *s, int d)
+{
+	switch (s->kind) {
+	case SESS_TLS:
+		return s->tls[d].stop == TLS_STOP_CCS || s->tls[d].stop == TLS_STOP_APPDATA;
+	case SESS_DTLS:
+		return dtls_stop_is_encrypted((enum dtls_stop)s->udp->u.dtls[d].stop);
+	case SESS_QUIC:
+		return s->udp->quic_1rtt[d];
+	}
+	return false;
+}
+
+/* Did direction d send a ChangeCipherSpec (TLS and DTLS up to 1.2)? */
+static bool
+dir_sent_ccs(const struct session *s, int d)
+{
+	switch (s->kind) {
+	case SESS_TLS:	return s->tls[d].stop == TLS_STOP_CCS;
+	case SESS_DTLS:	return s->udp->u.dtls[d].stop == DTLS_STOP_CCS;
+	case SESS_QUIC:	return false;
+	}
+	return false;
+}
+
+static bool
+dir_alerted(const struct session *s, int d)
+{
+	switch (s->kind) {
+	case SESS_TLS:	return s->tls[d].stop == TLS_STOP_ALERT;
+	case SESS_DTLS:	return s->udp->u.dtls[d].stop == DTLS_STOP_ALERT;
+	case SESS_QUIC:	return false;
+	}
+	return false;
 }
 
 static void
@@ -268,7 +368,7 @@ on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 	if (st != P_OK) {
 		anomaly(s, "malformed-client-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
-		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		dir_stop(s, dir);
 		return;
 	}
 	ch = s->ch ? s->ch : hello_alloc(s, sizeof(*ch));
@@ -307,7 +407,7 @@ on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 	if (st != P_OK) {
 		anomaly(s, "malformed-server-hello");
 		give_up(s, dir, GIVEUP_MALFORMED);
-		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		dir_stop(s, dir);
 		return;
 	}
 	sh = s->sh ? s->sh : hello_alloc(s, sizeof(*sh));
@@ -333,7 +433,7 @@ on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 	}
 	if (tls_version_is_13(sh->version)) {
 		/* everything after the ServerHello is encrypted */
-		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		dir_stop(s, dir);
 		return;
 	}
 	s->tls[!dir].ccs_is_compat = false;	/* TLS <= 1.2: the client's CCS is real */
@@ -421,14 +521,14 @@ on_certificate(struct session *s, int dir, const struct tls_msg *m)
 		 * mid-handshake needs no scan and is still read.)
 		 */
 		anomaly(s, "certificate-without-hello");
-		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		dir_stop(s, dir);
 		return;
 	}
 	if (tls_hs_certificate(m->body, m->len, &cl) != P_OK) {
 		s->cert_unreadable = true;
 		anomaly(s, "malformed-certificate-message");
 		give_up(s, dir, GIVEUP_MALFORMED);
-		tls_stream_stop(&s->tls[dir], TLS_STOP_CALLER);
+		dir_stop(s, dir);
 		return;
 	}
 	first_seen(s, s->f);
@@ -465,6 +565,12 @@ on_message(struct session *s, int dir, const struct tls_msg *m)
 		break;
 	case TLS_HS_CERTIFICATE_STATUS:
 		on_certificate_status(s, dir, m);
+		break;
+	case DTLS_HS_HELLO_VERIFY_REQUEST:
+		if (s->kind == SESS_DTLS) {	/* the server asks the client to prove its address */
+			s->hvr = true;
+			set_client(s, !dir, true);
+		}
 		break;
 	default:
 		break;
@@ -509,12 +615,6 @@ on_bytes(void *ctx, const uint8_t *p, size_t len)
 }
 
 /* --- judging and reporting ---------------------------------------------- */
-
-static bool
-stopped_encrypted(const struct tls_stream *ts)
-{
-	return ts->stop == TLS_STOP_CCS || ts->stop == TLS_STOP_APPDATA;
-}
 
 /* The first block watching the SNI, else the leaf's names. */
 static void
@@ -566,8 +666,8 @@ judge(const struct session *s, struct ev_handshake *hs)
 		    leaf->n_issuer_attrs, &hs->issuer_match) ? EV_ISSUER_OK : EV_UNEXPECTED_ISSUER;
 	else if (s->cert_unreadable)		/* an issuer we cannot see is not an expected one */
 		hs->verdict = EV_UNEXPECTED_ISSUER;
-	else if (s->sh != NULL && tls_version_is_13(s->sh->version))
-		hs->verdict = EV_NOT_VISIBLE;
+	else if ((s->sh != NULL && tls_version_is_13(s->sh->version)) || s->kind == SESS_QUIC)
+		hs->verdict = EV_NOT_VISIBLE;		/* QUIC is always TLS 1.3 */
 	else
 		hs->verdict = EV_NO_CERTIFICATE;
 }
@@ -599,7 +699,8 @@ resumed_with(const struct session *s, bool tls13)
 static void
 fingerprints(const struct session *s, struct ev_handshake *hs, struct fp_text *fp)
 {
-	enum tls_fp_transport t = s->ch != NULL && s->ch->is_dtls ? TLS_FP_DTLS : TLS_FP_TCP;
+	enum tls_fp_transport t = s->kind == SESS_QUIC ? TLS_FP_QUIC :
+	    s->kind == SESS_DTLS ? TLS_FP_DTLS : TLS_FP_TCP;
 
 	if (s->ch != NULL && tls_ja3(s->ch, fp->ja3_string, sizeof(fp->ja3_string), fp->ja3)) {
 		hs->ja3 = fp->ja3;
@@ -632,6 +733,10 @@ emit(struct session *s)
 	else
 		hs.source_file = s->source;
 	hs.family = f->key.family;
+	hs.transport = f->key.proto;
+	hs.protocol = s->kind == SESS_QUIC ? "quic" : s->kind == SESS_DTLS ? "dtls" : NULL;
+	hs.quic_version = s->quic_version;
+	hs.hvr = s->hvr;
 	hs.client_ip = flow_src_addr(f, c);
 	hs.client_port = flow_src_port(f, c);
 	hs.server_ip = flow_src_addr(f, srv);
@@ -654,10 +759,10 @@ emit(struct session *s)
 	 * its ChangeCipherSpec, which it only does after the client's
 	 * Finished (so a lost client segment does not hide the fact).
 	 */
-	hs.established = s->sh != NULL && !s->sh->is_hrr && (stopped_encrypted(&s->tls[c]) ||
-	    (!tls13 && s->cert_seen && s->tls[srv].stop == TLS_STOP_CCS));
+	hs.established = s->sh != NULL && !s->sh->is_hrr && (dir_encrypted(s, c) ||
+	    (!tls13 && s->cert_seen && dir_sent_ccs(s, srv)));
 	if (s->sh != NULL && !s->cert_seen)
-		hs.resumed = tls13 ? s->sh->has_psk : s->tls[srv].stop == TLS_STOP_CCS;
+		hs.resumed = tls13 ? s->sh->has_psk : dir_sent_ccs(s, srv);
 	if (hs.resumed)
 		hs.resumed_with = resumed_with(s, tls13);
 	hs.client_leaf = s->client_leaf;
@@ -732,11 +837,15 @@ account(struct session *s)
 	struct engine *e = s->e;
 	int why = s->problem[0] >= 0 ? s->problem[0] : s->problem[1];
 
-	if (!s->tls_seen && !tls_stream_is_tls(&s->tls[0]) && !tls_stream_is_tls(&s->tls[1])) {
+	if (!s->tls_seen && (s->kind != SESS_TLS ||
+	    (!tls_stream_is_tls(&s->tls[0]) && !tls_stream_is_tls(&s->tls[1])))) {
 		e->st.n_non_tls++;
 		return;
 	}
-	e->st.n_tls_flows++;
+	if (s->kind == SESS_TLS)
+		e->st.n_tls_flows++;
+	else
+		e->st.n_udp_tls_flows++;
 	if (why >= 0)
 		e->st.n_giveup[why]++;
 }
@@ -765,14 +874,11 @@ session_end(struct session *s)
 static bool
 session_complete(const struct session *s)
 {
-	const struct tls_stream *c;
-
-	if (tls_stream_stopped(&s->tls[0]) && tls_stream_stopped(&s->tls[1]))
+	if (dir_stopped(s, 0) && dir_stopped(s, 1) && s->kind != SESS_QUIC)
 		return true;
 	if (s->client_dir < 0 || s->sh == NULL || s->sh->is_hrr)
 		return false;
-	c = &s->tls[s->client_dir];
-	return stopped_encrypted(c) || c->stop == TLS_STOP_ALERT;
+	return dir_encrypted(s, s->client_dir) || dir_alerted(s, s->client_dir);
 }
 
 static void
@@ -916,6 +1022,148 @@ flags:
 		flow_end(e->flows, f, FLOW_END_FIN);
 }
 
+/* --- UDP: DTLS and QUIC ------------------------------------------------------ */
+
+/* A DTLS message of direction dc->dir. */
+static int
+on_dtls_msg(const struct tls_msg *m, void *ctx)
+{
+	struct dir_ctx *dc = ctx;
+
+	if (m->type != 0)
+		on_message(dc->s, dc->dir, m);
+	return dir_stopped(dc->s, dc->dir);
+}
+
+/* A TLS message from a QUIC CRYPTO stream: the same as from TLS records. */
+static void
+on_quic_msg(void *ctx, const struct quic_msg *qm)
+{
+	struct session *s = ctx;
+	int dir = qm->from_client ? s->client_dir : !s->client_dir;
+	struct tls_msg m = { .type = qm->type, .kept = true, .body = qm->body, .len = qm->len };
+
+	s->quic_version = qm->version;
+	if (!dir_stopped(s, dir))
+		on_message(s, dir, &m);
+}
+
+/* A new UDP flow is followed only when its first datagram starts a handshake. */
+static int
+udp_kind(const struct pkt *pkt)
+{
+	if (quic_looks_like_initial(pkt->payload, pkt->payload_len))
+		return SESS_QUIC;
+	if (dtls_looks_like_handshake(pkt->payload, pkt->payload_len))
+		return SESS_DTLS;
+	return -1;
+}
+
+static struct session *
+udp_session_new(struct engine *e, struct flow *f, enum sess_kind kind, int dir)
+{
+	struct session *s = session_new(e, f);
+
+	if (s == NULL)
+		return NULL;
+	s->kind = kind;
+	s->udp = hello_alloc(s, sizeof(*s->udp));
+	if (s->udp == NULL) {
+		free(s);
+		return NULL;
+	}
+	memset(s->udp, 0, sizeof(*s->udp));
+	if (kind == SESS_QUIC) {
+		quic_conn_init(&s->udp->u.quic, &e->mem);
+		s->client_dir = dir;		/* the first Initial is the client's */
+	} else {
+		for (int d = 0; d < 2; d++) {
+			dtls_stream_init(&s->udp->u.dtls[d], &e->mem);
+			s->udp->u.dtls[d].keep_mask |= 1u << DTLS_HS_HELLO_VERIFY_REQUEST;
+			if (e->cfg.hs_max)
+				s->udp->u.dtls[d].hs_max = e->cfg.hs_max;
+		}
+	}
+	return s;
+}
+
+/*
+ * QUIC: the client's first short-header (1-RTT) packet says it finished the
+ * handshake, the server's certificate accepted; a long header's two type
+ * bits say whether it is an Initial (v1: 0, v2: 1).
+ */
+static void
+quic_note_protected(struct session *s, int dir, const struct pkt *pkt)
+{
+	if (pkt->payload_len > 0 && !(pkt->payload[0] & 0x80))
+		s->udp->quic_1rtt[dir] = true;
+}
+
+static void
+feed_udp(struct engine *e, struct session *s, int dir, const struct pkt *pkt)
+{
+	int st;
+
+	if (s->kind == SESS_DTLS) {
+		st = dtls_feed(&s->udp->u.dtls[dir], pkt->payload, pkt->payload_len, on_dtls_msg,
+		    &s->ctx[dir]);
+	} else {
+		quic_note_protected(s, dir, pkt);
+		if (dir_stopped(s, dir))
+			return;
+		st = quic_datagram(&s->udp->u.quic, dir == s->client_dir, pkt->payload,
+		    pkt->payload_len, on_quic_msg, s);
+		if (st == P_BAD || st == P_UNSUPP) {	/* skipped and counted: nothing to give up */
+			e->st.n_quic_skipped++;
+			st = P_OK;
+		}
+	}
+	if (st != P_OK) {
+		give_up(s, dir, giveup_of_pstat(st));
+		anomaly(s, st == P_BAD ? "malformed-record" : pstat_str(st));
+		dir_stop(s, dir);
+	}
+}
+
+static void
+handle_udp(struct engine *e, const struct pkt *pkt)
+{
+	struct session *s;
+	struct flow *f;
+	int dir, kind = -1;
+
+	f = flow_get(e->flows, pkt, false, &dir);
+	if (f == NULL) {
+		kind = udp_kind(pkt);
+		if (kind < 0) {
+			e->st.n_udp_ignored++;	/* DNS, VoIP, ...: no handshake starts here */
+			return;
+		}
+		f = flow_get(e->flows, pkt, true, &dir);
+		if (f == NULL)
+			return;
+		e->st.n_udp_flows++;
+		f->client_hint = (int8_t)dir;
+	}
+	f->n_pkts++;
+	if (f->done || pkt->payload_len == 0)
+		return;
+	s = f->app;
+	if (s == NULL) {
+		if (kind < 0 && (kind = udp_kind(pkt)) < 0)
+			return;
+		s = f->app = udp_session_new(e, f, (enum sess_kind)kind, dir);
+		if (s == NULL) {
+			e->st.n_nomem++;
+			f->done = true;
+			return;
+		}
+	}
+	feed_udp(e, s, dir, pkt);
+	if (session_complete(s))
+		session_end(s);
+}
+
 void
 engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const uint8_t *p)
 {
@@ -940,6 +1188,8 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 	e->st.n_decode[st]++;
 	if (st == DEC_TCP)
 		handle_tcp(e, &pkt);
+	else if (st == DEC_UDP)
+		handle_udp(e, &pkt);
 }
 
 void

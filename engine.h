@@ -58,7 +58,11 @@ struct engine_stats {
 	uint64_t n_packets;
 	uint64_t n_bytes;	/* on the wire, as the capture headers say */
 	uint64_t n_decode[DEC_N_STATUS];
-	uint64_t n_tls_flows;	/* flows in which a TLS handshake was found */
+	uint64_t n_tls_flows;	/* TCP flows in which a TLS handshake was found */
+	uint64_t n_udp_flows;	/* UDP flows followed: they started like DTLS or QUIC */
+	uint64_t n_udp_tls_flows;	/* of which carried a handshake that could be read */
+	uint64_t n_udp_ignored;	/* UDP packets of no such flow (DNS, media, ...) */
+	uint64_t n_quic_skipped;	/* QUIC datagrams not readable (other versions, keys unknown) */
 	uint64_t n_non_tls;	/* TCP flows with payload but no handshake */
 	uint64_t n_handshakes;	/* handshake events */
 	uint64_t n_with_cert;	/* of which showed a server certificate */

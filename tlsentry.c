@@ -552,6 +552,8 @@ emit_metric(struct run *r)
 		{ "flows", "peak", st.flows.n_peak },
 		{ "flows", "created", st.flows.n_created },
 		{ "flows", "with_tls", st.n_tls_flows },
+		{ "flows", "udp", st.n_udp_flows },
+		{ "flows", "udp_with_handshake", st.n_udp_tls_flows },
 		{ "flows", "ended_fin", st.flows.n_ended[FLOW_END_FIN] },
 		{ "flows", "ended_rst", st.flows.n_ended[FLOW_END_RST] },
 		{ "flows", "ended_idle", st.flows.n_ended[FLOW_END_IDLE] },
@@ -566,10 +568,11 @@ emit_metric(struct run *r)
 		{ "memory", "peak", st.mem.peak },
 		{ "memory", "limit", st.mem.limit },
 		{ "memory", "refused", st.mem.n_refused },
-		{ "packets_not_followed", "udp", st.n_decode[DEC_UDP] },
+		{ "packets_not_followed", "udp", st.n_udp_ignored },
 		{ "packets_not_followed", "other", st.n_decode[DEC_OTHER] + st.n_decode[DEC_UNKNOWN_LINK] },
 		{ "packets_not_followed", "ip_fragments", st.n_decode[DEC_FRAGMENT] },
 		{ "packets_not_followed", "malformed", st.n_decode[DEC_BAD] },
+		{ "packets_not_followed", "quic_unreadable", st.n_quic_skipped },
 		{ "reassembly", "out_of_order_segments", st.reasm.n_ooo_segs },
 		{ "reassembly", "outside_window", st.reasm.n_over_window },
 		{ "reassembly", "holes", st.reasm.n_gaps },
@@ -794,7 +797,7 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 	const struct opts *o = r->o;
 	const struct ev_out *out = r->out;
 	char bytes[32];
-	uint64_t gaveup = 0, n_read = packets_read(r), n_out = packets_filtered_out(r);
+	uint64_t gaveup = 0, n_tcp, n_read = packets_read(r), n_out = packets_filtered_out(r);
 	size_t n_src = o->n_inputs + o->n_ifaces;
 
 	for (int i = 0; i < GIVEUP_N; i++)
@@ -807,8 +810,13 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 	    (n_src == 1 ? "file" : "files"), secs);
 	if (n_out > 0)
 		fprintf(stderr, ", %llu matched the filter", U(n_read - n_out));
-	fprintf(stderr, " (%s); %llu TCP %s, %llu with TLS\n", bytes, U(st->flows.n_created),
-	    plural(st->flows.n_created, "flow", "flows"), U(st->n_tls_flows));
+	n_tcp = st->flows.n_created - st->n_udp_flows;
+	fprintf(stderr, " (%s); %llu TCP %s, %llu with TLS", bytes, U(n_tcp),
+	    plural(n_tcp, "flow", "flows"), U(st->n_tls_flows));
+	if (st->n_udp_flows > 0)
+		fprintf(stderr, "; %llu UDP %s, %llu with DTLS or QUIC", U(st->n_udp_flows),
+		    plural(st->n_udp_flows, "flow", "flows"), U(st->n_udp_tls_flows));
+	fputc('\n', stderr);
 	if (st->n_duplicates > 0)
 		fprintf(stderr, "tlsentry: %llu duplicate %s not reported again (seen on more than "
 		    "one interface, or twice in the capture)\n", U(st->n_duplicates),
@@ -835,7 +843,7 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 	    U(st->flows.n_peak), U(st->mem.peak / 1024));
 	fprintf(stderr, "tlsentry: packets not followed: %llu UDP, %llu other protocols, "
 	    "%llu IP fragments, %llu malformed\n",
-	    U(st->n_decode[DEC_UDP]), U(st->n_decode[DEC_OTHER] + st->n_decode[DEC_UNKNOWN_LINK]),
+	    U(st->n_udp_ignored), U(st->n_decode[DEC_OTHER] + st->n_decode[DEC_UNKNOWN_LINK]),
 	    U(st->n_decode[DEC_FRAGMENT]), U(st->n_decode[DEC_BAD]));
 	for (size_t i = 0; i < r->n_srcs; i++) {
 		uint64_t recv, drop, ifdrop;

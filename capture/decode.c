@@ -73,6 +73,13 @@ udp(struct dec *d, struct rd *r, size_t wire_len)
 	o->payload = rd_ptr(r);
 	o->payload_len = rd_left(r);
 	o->payload_wire = wire_len - 8;
+	/* the UDP length, when it is sane, ends the payload (a datagram in a
+	 * tunnel or a padded frame may have bytes after it) */
+	if (len >= 8 && len <= wire_len) {
+		o->payload_wire = (size_t)len - 8;
+		if (o->payload_len > o->payload_wire)
+			o->payload_len = o->payload_wire;
+	}
 	return DEC_UDP;
 }
 

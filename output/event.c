@@ -633,6 +633,13 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bo
 	json_u64(w, "client_hellos", hs->n_client_hellos);
 	if (hs->hrr)
 		json_bool(w, "hello_retry", true);
+	if (hs->hvr)
+		json_bool(w, "hello_verify_request", true);
+	if (hs->quic_version != 0) {
+		char v[16];
+		snprintf(v, sizeof(v), "0x%08" PRIx32, hs->quic_version);
+		json_cstr(w, "quic_version", v);
+	}
 	if (hs->preamble_len > 0)
 		json_u64(w, "cleartext_bytes_before_tls", hs->preamble_len);
 	if (hs->client_cert)
@@ -722,8 +729,13 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 
 	if (hs->sh != NULL)
 		tls_version_names(hs->sh->version, &ver, &proto);
-	if (ver != NULL)
-		sb_fmt(s, "%s %s handshake with ", strcmp(proto, "ssl") == 0 ? "SSL" : "TLS", ver);
+	if (hs->protocol != NULL && strcmp(hs->protocol, "quic") == 0)
+		sb_str(s, "QUIC handshake with ");
+	else if (ver != NULL)
+		sb_fmt(s, "%s %s handshake with ", strcmp(proto, "ssl") == 0 ? "SSL" :
+		    strcmp(proto, "dtls") == 0 ? "DTLS" : "TLS", ver);
+	else if (hs->protocol != NULL && strcmp(hs->protocol, "dtls") == 0)
+		sb_str(s, "DTLS handshake with ");
 	else
 		sb_str(s, "TLS handshake with ");
 	sb_server(s, hs);
@@ -734,6 +746,8 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 		sb_str(s, hs->chain[0]->issuer);
 	} else if (hs->cert_visible && hs->chain_len > 0) {
 		sb_str(s, ": certificate could not be decoded");
+	} else if (hs->protocol != NULL && strcmp(hs->protocol, "quic") == 0) {
+		sb_str(s, ": certificate encrypted (QUIC carries TLS 1.3), issuer not visible");
 	} else if (hs->sh != NULL && tls_version_is_13(hs->sh->version)) {
 		sb_str(s, ": certificate encrypted (TLS 1.3), issuer not visible");
 	} else if (hs->resumed) {

@@ -49,6 +49,7 @@ struct ev_handshake {
 	unsigned n_client_hellos;
 	const struct tls_server_hello *sh;	/* the last ServerHello, or NULL */
 	bool hrr;		/* a HelloRetryRequest came first */
+	bool hvr;		/* DTLS: a HelloVerifyRequest (cookie) came first */
 	size_t preamble_len;	/* cleartext bytes before the client's TLS */
 
 	struct cert_info *const *chain;	/* server certificates as sent, leaf first */
