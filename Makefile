@@ -34,7 +34,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
 LIB_SRCS = engine.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
-           parser/tls_record.c parser/tls_fp.c \
+           parser/tls_record.c parser/tls_fp.c parser/starttls.c \
            rules/rules.c \
            output/event.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
