@@ -144,8 +144,8 @@ line_next(struct rd *r, struct rd *line)
 	if (rd_left(r) == 0 || (lf = memchr(rd_ptr(r), '\n', rd_left(r))) == NULL)
 		return false;
 	n = (size_t)(lf - rd_ptr(r));
-	(void)rd_sub(r, n, line);
-	(void)rd_skip(r, 1);
+	if (!rd_sub(r, n, line) || !rd_skip(r, 1))
+		return false;			/* cannot happen: the LF is in r */
 	if (n > 0 && rd_peek_u8(line, n - 1, &c) && c == '\r')
 		line->len--;
 	return true;
@@ -581,7 +581,8 @@ xmpp_side(const struct rd *side, const char *elem)
 	(void)rd_skip(&t, at);
 	gt = memchr(rd_ptr(&t), '>', rd_left(&t));
 	n = gt != NULL ? (size_t)(gt - rd_ptr(&t)) : rd_left(&t);
-	(void)rd_sub(&t, n, &tag);
+	if (!rd_sub(&t, n, &tag))
+		return L_CTX;			/* cannot happen: n <= rd_left */
 	return find(&tag, XMPP_TLS_NS, &dummy) && gt != NULL ? L_UP : L_CTX;
 }
 
@@ -1004,7 +1005,7 @@ irc_msg(const struct rd *line, bool cut, struct rd *cmd, bool *prefixed)
 	struct rd t = *line;
 	size_t n = 0;
 	bool digits;
-	uint8_t c;
+	uint8_t c = 0;
 
 	*prefixed = eat(&t, ":", false);
 	if (*prefixed) {
@@ -1082,7 +1083,7 @@ http_client(const struct rd *side)
 	struct rd line, t;
 	bool cut, colon = false;
 	size_t port = 0;
-	uint8_t c, d;
+	uint8_t c = 0, d = 0;
 
 	if (rd_done(side))
 		return L_MAYBE;
@@ -1156,7 +1157,7 @@ cstring(struct rd *r, size_t max, size_t *n)
 static int
 socks5_addr(struct rd *r)
 {
-	uint8_t atyp, n;
+	uint8_t atyp, n = 0;
 
 	if (!rd_u8(r, &atyp))
 		return P_MORE;

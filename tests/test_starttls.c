@@ -536,6 +536,8 @@ test_starttls_negatives(void)
 		NEG("http post", "POST /upload HTTP/1.1\r\nHost: a\r\n\r\n", ""),
 		NEG("connect in lower case", "connect a.example:443 HTTP/1.1\r\n\r\n", ""),
 		NEG("connect without port", "CONNECT a.example HTTP/1.1\r\n\r\n", ""),
+		NEG("connect and nothing", "CONNECT \r\n", ""),
+		NEG("connect, no version", "CONNECT a.example:443\r\n", ""),
 		NEG("connect, server not http", "CONNECT a.example:443 HTTP/1.1\r\n\r\n",
 		    "220 mx ESMTP\r\n"),
 		NEG("smtp banner alone", "", "220 mx.example.net ESMTP Postfix\r\n"),
