@@ -34,7 +34,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
 LIB_SRCS = engine.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
-           parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c \
+           parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
            rules/rules.c \
            output/event.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -43,6 +43,7 @@ FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_
 REPLAYS  = $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
 FLOODGEN = $(BUILD)/tests/floodgen
 SOAK     = $(BUILD)/tests/soak
+STTPCAP  = $(BUILD)/tests/starttls_pcap
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
 .PHONY: all deps run test check fuzz lint valgrind install clean
@@ -101,7 +102,7 @@ run: deps
 	@echo "tlsentry: the events, one JSON object per line, are in $(BUILD)/run.jsonl"
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK)
+	@$(MAKE) --no-print-directory all $(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK) $(STTPCAP)
 	@tests/run-tests.sh $(BUILD) ./tlsentry
 
 # Everything again, built with sanitizers into build/check.
@@ -109,7 +110,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  CFLAGS="-O1 -g" build/check/tlsentry \
-	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK))
+	  $(patsubst $(BUILD)/%,build/check/%,$(TESTS) $(REPLAYS) $(FLOODGEN) $(SOAK) $(STTPCAP))
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  tests/run-tests.sh build/check build/check/tlsentry
 

@@ -50,6 +50,7 @@ run samples tests/samples.sh "$bin"
 run hostile tests/hostile.sh "$bin"
 run hostile-gen tests/hostile-gen.sh "$bin"
 run cli tests/cli.sh "$bin"
+run starttls-captures tests/starttls-captures.sh "$bin" "$build"
 run live tests/live.sh "$bin"
 run flood python3 tests/flood.py "$build/tests/floodgen" "$bin" "$build/flood"
 # soak: the corpus (or, without it, the samples) 200 times through one engine

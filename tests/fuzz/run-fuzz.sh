@@ -20,8 +20,10 @@ for fz in "$build"/fuzz/fuzz_*; do
 		cp -n samples/*.pcap "$work"/ 2>/dev/null
 		[ -d ../shared/corpus/pcap ] && cp -n ../shared/corpus/pcap/* "$work"/ 2>/dev/null
 	fi
+	dict=tests/fuzz/tls.dict
+	[ -f "tests/fuzz/$t.dict" ] && dict=tests/fuzz/$t.dict	# a target's own, if any
 	echo "fuzz_$t: $secs s"
-	"$fz" -max_total_time="$secs" -dict=tests/fuzz/tls.dict -print_final_stats=0 \
+	"$fz" -max_total_time="$secs" -dict="$dict" -print_final_stats=0 \
 	    -artifact_prefix="$build/artifacts/$t-" "$work" 2>"$build/fuzz_$t.log" || {
 		status=1
 		echo "fuzz_$t: FAILED, see $build/fuzz_$t.log and $build/artifacts/"
