@@ -37,6 +37,11 @@ while read -r name pcap rules expected args; do
 done < samples/CASES
 
 for t in samples/*.truth.tsv; do
+	case $t in
+	samples/dtls*)	# parser/dtls.c is not wired into the engine yet
+		echo "note: $t skipped until the engine reads DTLS (tests/test_dtls_captures.c checks it)"
+		continue ;;
+	esac
 	pcap=${t%.truth.tsv}.pcap
 	out=$(python3 tests/oracle.py --bin "$bin" --truth "$t" --pcap "$pcap" \
 	    --rules samples/watch.rules 2>&1)
