@@ -2,10 +2,10 @@
  * dtls.c: DTLS record walking and handshake fragment reassembly.
  *
  * Distrusts: every datagram byte; record and fragment lengths are checked
- * through rd before use, and nothing is allocated beyond hs_max per message
- * and DTLS_AHEAD_MAX + 1 messages.  Owns: the reassembly slots and their
- * message buffers, all charged to the stream's memcap and released as soon
- * as nothing is pending.
+ * through rd before use, and buffers grow with the bytes that arrive, within
+ * hs_max per message and DTLS_AHEAD_MAX + 1 messages.  Owns: the reassembly
+ * slots and their message buffers, all charged to the stream's memcap and
+ * released as soon as nothing is pending.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,6 @@
 #include "tls_hs.h"
 
 #define DTLS_PLAINTEXT_MAX 16384	/* RFC 6347 s4.1: DTLSPlaintext.length */
-#define DTLS_REC_HDR 13			/* type, version, epoch, sequence_number, length */
 #define DTLS_FRAG_HDR 12		/* msg_type, length, message_seq, offset, length */
 #define N_SLOTS (DTLS_AHEAD_MAX + 1)
 
