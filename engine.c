@@ -15,6 +15,7 @@
 #include "parser/dtls.h"
 #include "parser/pstat.h"
 #include "parser/quic.h"
+#include "parser/starttls.h"
 #include "parser/tls_fp.h"
 #include "parser/tls_hs.h"
 #include "parser/tls_record.h"
@@ -51,6 +52,11 @@ struct session {
 	enum sess_kind kind;
 	struct dir_ctx ctx[2];
 	struct tls_stream tls[2];	/* SESS_TLS */
+	uint8_t *pre[2];		/* the first STARTTLS_KEEP cleartext bytes per
+					   direction, while no TLS record was seen */
+	uint16_t pre_len[2];
+	uint64_t fed[2];		/* stream bytes given to tls[d] */
+	const char *upgraded_from;	/* STARTTLS and the like: the protocol's name */
 	struct udp_state *udp;		/* SESS_DTLS, SESS_QUIC */
 	uint32_t quic_version;
 	int client_dir;			/* -1 until a SYN or a hello tells */
@@ -188,8 +194,10 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		tls_stream_free(&s->tls[d]);
+		hello_free(s, s->pre[d], STARTTLS_KEEP);
+	}
 	if (s->udp != NULL) {
 		if (s->kind == SESS_QUIC) {
 			quic_conn_free(&s->udp->u.quic);
@@ -355,6 +363,8 @@ sni_is_address(const struct tls_client_hello *ch)
 
 /* --- handshake messages -------------------------------------------------- */
 
+static void name_upgrade(struct session *s);
+
 static void
 on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 {
@@ -391,6 +401,8 @@ on_client_hello(struct session *s, int dir, const struct tls_msg *m)
 	for (unsigned i = 0; i < ch->n_versions; i++)	/* TLS 1.3 offered: CCS is a no-op */
 		if (tls_version_is_13(ch->versions[i]))
 			s->tls[dir].ccs_is_compat = true;
+	if (s->kind == SESS_TLS)
+		name_upgrade(s);
 }
 
 static void add_chain(struct session *s, const struct tls_cert_list *cl);
@@ -577,6 +589,52 @@ on_message(struct session *s, int dir, const struct tls_msg *m)
 	}
 }
 
+/*
+ * A connection that starts in cleartext (STARTTLS and the like): keep the
+ * first bytes of each side until TLS starts, to name the protocol.  A side
+ * that starts with a TLS record (or an SSL 2.0 header) costs nothing.
+ */
+static void
+keep_cleartext(struct session *s, int d, const uint8_t *p, size_t len)
+{
+	size_t n;
+
+	if (s->fed[d] == 0 && len > 0 && (p[0] == TLS_CT_HANDSHAKE || (p[0] & 0x80)))
+		s->fed[d] = 1;			/* not a preamble: never kept */
+	else if (s->fed[d] == 0 && len > 0)
+		s->pre[d] = hello_alloc(s, STARTTLS_KEEP);
+	s->fed[d] += len;
+	if (s->pre[d] == NULL || tls_stream_is_tls(&s->tls[d]) || s->pre_len[d] >= STARTTLS_KEEP)
+		return;
+	n = (size_t)STARTTLS_KEEP - s->pre_len[d];
+	if (n > len)
+		n = len;
+	memcpy(s->pre[d] + s->pre_len[d], p, n);
+	s->pre_len[d] = (uint16_t)(s->pre_len[d] + n);
+}
+
+/*
+ * Once the client's TLS has started, name what came before it and let the
+ * kept bytes go.  Only what the scanner counted as preamble is looked at.
+ */
+static void
+name_upgrade(struct session *s)
+{
+	int c = s->client_dir;
+	size_t cl, sl;
+
+	if (c < 0 || s->upgraded_from != NULL || (s->pre[0] == NULL && s->pre[1] == NULL))
+		return;
+	cl = s->pre[c] ? (s->tls[c].preamble_len < s->pre_len[c] ? s->tls[c].preamble_len : s->pre_len[c]) : 0;
+	sl = s->pre[!c] ? (s->tls[!c].preamble_len < s->pre_len[!c] ? s->tls[!c].preamble_len :
+	    s->pre_len[!c]) : 0;
+	s->upgraded_from = starttls_protocol(s->pre[c], cl, s->pre[!c], sl);
+	for (int d = 0; d < 2; d++) {
+		hello_free(s, s->pre[d], STARTTLS_KEEP);
+		s->pre[d] = NULL;
+	}
+}
+
 /* Reassembly sink: feed in-order bytes of one direction to its TLS stream. */
 static bool
 on_bytes(void *ctx, const uint8_t *p, size_t len)
@@ -594,6 +652,7 @@ on_bytes(void *ctx, const uint8_t *p, size_t len)
 		}
 		return !tls_stream_stopped(ts);
 	}
+	keep_cleartext(s, dc->dir, p, len);
 	while (len > 0 && !tls_stream_stopped(ts)) {
 		int n = tls_feed(ts, p, len, &m);
 		if (n < 0) {
@@ -747,6 +806,7 @@ emit(struct session *s)
 	hs.sh = s->sh;
 	hs.hrr = s->hrr;
 	hs.preamble_len = s->tls[c].preamble_len;
+	hs.upgraded_from = s->upgraded_from;
 	hs.chain = s->chain;
 	hs.chain_len = s->chain_len;
 	hs.chain_total = s->chain_total;

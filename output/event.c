@@ -642,6 +642,8 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bo
 	}
 	if (hs->preamble_len > 0)
 		json_u64(w, "cleartext_bytes_before_tls", hs->preamble_len);
+	if (hs->upgraded_from != NULL)
+		json_cstr(w, "upgraded_from", hs->upgraded_from);
 	if (hs->client_cert)
 		json_bool(w, "client_certificate", true);
 	if (hs->cert_unreadable)
@@ -739,6 +741,11 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 	else
 		sb_str(s, "TLS handshake with ");
 	sb_server(s, hs);
+	if (hs->upgraded_from != NULL) {
+		sb_str(s, " after a cleartext ");
+		sb_str(s, hs->upgraded_from);
+		sb_str(s, " start");
+	}
 	if (hs->cert_visible && hs->chain_len > 0 && hs->chain[0]->decoded) {
 		sb_str(s, ": certificate ");
 		sb_str(s, hs->chain[0]->subject);

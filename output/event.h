@@ -51,6 +51,7 @@ struct ev_handshake {
 	bool hrr;		/* a HelloRetryRequest came first */
 	bool hvr;		/* DTLS: a HelloVerifyRequest (cookie) came first */
 	size_t preamble_len;	/* cleartext bytes before the client's TLS */
+	const char *upgraded_from;	/* the cleartext protocol before it (smtp, ...), or NULL */
 
 	struct cert_info *const *chain;	/* server certificates as sent, leaf first */
 	size_t chain_len;	/* kept */

@@ -268,8 +268,40 @@ def features(args, rows, events):
     print(f"{os.path.basename(args.truth)}: {len(rows)} connections checked")
 
 
+TLS13_CIPHERS = {"0x1301": "TLS_AES_128_GCM_SHA256", "0x1302": "TLS_AES_256_GCM_SHA384",
+                 "0x1303": "TLS_CHACHA20_POLY1305_SHA256"}
+
+
+def quic_truth(args, rows, events):
+    """samples/quic-*.truth.tsv (from tshark): one QUIC handshake per row."""
+    for r in rows:
+        evs = [e for e in events if e["event"]["kind"] == "event" and
+               str(e["source"]["port"]) == r["client_port"] and
+               str(e["destination"]["port"]) == r["server_port"]]
+        what = f"QUIC {r['client_port']}->{r['server_port']}"
+        if not check(len(evs) == 1, f"{what}: one handshake event, got {len(evs)}"):
+            continue
+        e = evs[0]
+        t, x = e["tls"], e["tlsentry"]
+        check(e["network"]["transport"] == "udp" and e["network"]["protocol"] == "quic",
+              f"{what}: network {e['network']}")
+        check(t["client"].get("server_name") == r["sni"], f"{what}: SNI {t['client'].get('server_name')}")
+        check(x["client"].get("alpn", [None])[0] == r["alpn"], f"{what}: ALPN {x['client'].get('alpn')}")
+        check(x.get("quic_version") == r["version"], f"{what}: QUIC version {x.get('quic_version')}")
+        check(t.get("cipher") == TLS13_CIPHERS.get(r["sh_cipher"]), f"{what}: cipher {t.get('cipher')}")
+        check(t.get("version") == "1.3" and x["certificate_visible"] is False,
+              f"{what}: TLS 1.3 with the certificate not visible")
+        check(t["client"].get("ja4", "").startswith("q13"), f"{what}: JA4 {t['client'].get('ja4')}")
+    print(f"{os.path.basename(args.truth)}: {len(rows)} QUIC handshakes checked")
+
+
 def truth(args):
     rows = read_tsv(args.truth)
+    if rows and "ch_initials" in rows[0]:
+        rc, err, events = run_tlsentry(args.bin, args.pcap, args.rules)
+        check(rc == 0, f"{args.pcap}: exit status {rc}: {err.strip()[:300]}")
+        quic_truth(args, rows, events)
+        return
     if rows and "feature" in rows[0]:
         rc, err, events = run_tlsentry(args.bin, args.pcap, args.rules)
         check(rc == 0, f"{args.pcap}: exit status {rc}: {err.strip()[:300]}")
@@ -302,6 +334,12 @@ def truth(args):
         k = conn_key(r)
         n_ch = 2 if r.get("hello_verify") == "1" else 1     # DTLS: a cookie exchange repeats it
         check(got_h.get(k + (r["sni"],), 0) == n_ch, f"{k}: {n_ch} ClientHello(s) with SNI {r['sni']}")
+        if "hello_verify" in r:
+            e = [e for e in events if e["event"]["kind"] == "event" and
+                 (e["source"]["ip"], str(e["source"]["port"])) == k[:2]]
+            check(len(e) == 1 and e[0]["network"]["protocol"] == "dtls" and
+                  e[0]["tlsentry"].get("hello_verify_request", False) == (r["hello_verify"] == "1"),
+                  f"{k}: DTLS, hello_verify_request as the truth says ({r['hello_verify']})")
         if r["leaf_sha256"] == "-":
             e = [e for e in events if e["event"]["kind"] == "event" and
                  (e["source"]["ip"], str(e["source"]["port"])) == k[:2]]

@@ -37,9 +37,6 @@ while read -r name pcap rules expected args; do
 done < samples/CASES
 
 for t in samples/*.truth.tsv; do
-	# QUIC captures: their truth (from tshark) is checked by tests/test_quic.c
-	# and by tests/quic-engine checks in oracle.py, in another format
-	case $t in samples/quic-*) continue ;; esac
 	pcaps=("${t%.truth.tsv}.pcap")
 	# a truth file for several captures (starttls.truth.tsv) names each
 	# row's capture in its first column, "capture"

@@ -91,13 +91,13 @@ print("\t".join(str(v) for v in (
     e["tls"].get("client", {}).get("server_name", "-"), x.get("version_code", "-"),
     x.get("chain_length", "-"), s.get("hash", {}).get("sha256", "-").lower(),
     s.get("issuer", "-"), x.get("verdict", "-"), alerts,
-    x.get("cleartext_bytes_before_tls", 0))))
+    x.get("cleartext_bytes_before_tls", 0), x.get("upgraded_from", "-"))))
 ' "$cip" "$cport" "$sip" "$sport")
 		want_alerts=0
 		[ "$verdict" = unexpected-issuer ] && want_alerts=1
 		check "$cap: tlsentry's report" "$got" \
-		    "$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$sni" "$ver" "$clen" "$sha" "$iss" \
-		    "$verdict" "$want_alerts" "$cpre")"
+		    "$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$sni" "$ver" "$clen" "$sha" "$iss" \
+		    "$verdict" "$want_alerts" "$cpre" "$proto")"
 	done < "$truth"
 fi
 
@@ -115,5 +115,17 @@ while IFS=$'\t' read -r file cip cport sip sport want what; do
 	row=$(helper_row "$corpus/$file" "$cip" "$cport" "$sip" "$sport")
 	got=$(printf '%s' "$row" | cut -f8)
 	check "$file $cip:$cport -> $sip:$sport ($what)" "${got:-no such connection}" "$want"
+	command -v python3 >/dev/null 2>&1 || continue
+	# and what tlsentry's event says (tlsentry.upgraded_from)
+	got=$("$bin" -q -r "$corpus/$file" 2>/dev/null | python3 -c '
+import json, sys
+k = tuple(sys.argv[1:5])
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["event"]["kind"] == "event" and (e["source"]["ip"], str(e["source"]["port"]),
+            e["destination"]["ip"], str(e["destination"]["port"])) == k:
+        print(e["tlsentry"].get("upgraded_from", "-"))
+' "$cip" "$cport" "$sip" "$sport")
+	check "$file $cip:$cport -> $sip:$sport: tlsentry.upgraded_from" "${got:-no event}" "$want"
 done < tests/starttls-corpus.tsv
 finish
