@@ -21,6 +21,7 @@ Ends with "tests/oracle.py: N passed, N failed".
 """
 import argparse
 import collections
+import hashlib
 import json
 import os
 import subprocess
@@ -87,6 +88,12 @@ def event_rows(events):
             fps["ja3s"] = (x.get("server", {}).get("ja3s_string"), t["server"]["ja3s"])
         if "ja4" in t.get("client", {}):
             fps["ja4"] = t["client"]["ja4"]
+        if "server_name" in t.get("client", {}):
+            fps["sni"] = (t["client"]["server_name"], "-")
+        if "hash" in t.get("server", {}):
+            fps["cert_server"] = (t["server"]["hash"]["sha256"].lower(), "-")
+        if "hash" in t.get("client", {}):
+            fps["cert_client"] = (t["client"]["hash"]["sha256"].lower(), "-")
         FP_SEEN[key] = fps
         if "hash" in t.get("server", {}):
             s = t["server"]
@@ -126,12 +133,20 @@ def compare_fps(rows, known, fname, seen):
     hello per connection and kind, string and hash both.  A difference not
     in tests/corpus-fp-known.tsv fails."""
     last = {}
+    clients = {(r["src_ip"], r["src_port"]) for r in rows if r["kind"] in ("ja3", "sni")}
     for r in rows:
-        if r["kind"] == "ja3":
+        kind, full = r["kind"], r["full"]
+        from_client = (r["src_ip"], r["src_port"]) in clients
+        if kind == "cert":              # a DTLS Certificate: the server's, or mutual TLS
+            kind = "cert_client" if from_client else "cert_server"
+            full = hashlib.sha256(bytes.fromhex(full.replace(":", ""))).hexdigest()
+        if from_client:
             k = (r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"])
         else:
             k = (r["dst_ip"], r["dst_port"], r["src_ip"], r["src_port"])
-        last[(r["kind"],) + k] = (r["full"], r["hash"])
+        if kind == "cert_server" and (kind,) + k in last:
+            continue                    # the first chain is the one judged
+        last[(kind,) + k] = (full, r["hash"])
     equal = 0
     for (kind, *k), want in sorted(last.items()):
         got = FP_SEEN.get(tuple(k), {}).get(kind)
@@ -142,7 +157,7 @@ def compare_fps(rows, known, fname, seen):
         what = f"{fname}: {kind} of {tuple(k)}: got {got}, tshark {want}"
         if why is not None:
             seen.add((fname, kind, k[0], k[1]))
-            print(f"  known difference ({why['who_is_right']} is right): {what[:200]}")
+            print(f"  known difference (right: {why['who_is_right']}): {what[:200]}")
         else:
             check(False, what[:600])
     return equal, len(last)
@@ -206,7 +221,7 @@ def corpus(args):
             dk = (fname, "hello", k[0], k[1])
             if dk in fp_known:
                 differences_seen.add(dk)
-                print(f"  known difference ({fp_known[dk]['who_is_right']} is right): "
+                print(f"  known difference (right: {fp_known[dk]['who_is_right']}): "
                       f"{name}: ClientHello not reported: {k}")
             else:
                 check(False, f"{name}: ClientHello not reported: {k}")
@@ -230,7 +245,8 @@ def corpus(args):
     check(pct >= 90.0, f"certificate agreement {pct:.1f} % is below 90 %")
     for dk in sorted(set(fp_known) - differences_seen):
         check(False, f"tests/corpus-differences.tsv lists {dk}, which no longer differs")
-    print(f"corpus total: JA3 and JA3S strings and hashes equal to tshark's: {tot_fm}/{tot_f} "
+    print(f"corpus total: JA3/JA3S strings and hashes, DTLS and QUIC SNI and certificates "
+          f"equal to tshark's: {tot_fm}/{tot_f} "
           f"({100.0 * tot_fm / max(tot_f, 1):.1f} %)")
 
 

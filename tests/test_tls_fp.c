@@ -196,7 +196,8 @@ version_case(uint16_t legacy, const uint16_t *versions, unsigned n, const char *
 	spec_hello(&ch);
 	ch.legacy_version = legacy;
 	ch.n_versions = (uint8_t)n;
-	memcpy(ch.versions, versions, n * sizeof(*versions));
+	if (n > 0)
+		memcpy(ch.versions, versions, n * sizeof(*versions));
 	T_CHECK(tls_ja4(&ch, TLS_FP_TCP, ja4, NULL, 0));
 	T_EQ_MEM(ja4 + 1, want, 2);
 }
