@@ -35,14 +35,11 @@ enum sess_kind {
 	SESS_QUIC,		/* TLS messages in QUIC Initial packets */
 };
 
-/* The datagram side of a UDP session, allocated only for those. */
-struct udp_state {
-	union {
-		struct dtls_stream dtls[2];
-		struct quic_conn quic;
-	} u;
-	bool quic_1rtt[2];	/* QUIC: direction d sent a short-header (1-RTT) packet */
-	bool quic_stopped[2];
+/* The QUIC side of a session, allocated only for QUIC flows. */
+struct quic_state {
+	struct quic_conn conn;
+	bool sent_1rtt[2];	/* direction d sent a short-header (1-RTT) packet */
+	bool stopped[2];
 };
 
 /* Per-flow TLS state: the streams and what the hellos and chain said. */
@@ -57,7 +54,8 @@ struct session {
 	uint16_t pre_len[2];
 	uint64_t fed[2];		/* stream bytes given to tls[d] */
 	const char *upgraded_from;	/* STARTTLS and the like: the protocol's name */
-	struct udp_state *udp;		/* SESS_DTLS, SESS_QUIC */
+	struct dtls_stream *dtls;	/* SESS_DTLS: [2], allocated for those only */
+	struct quic_state *quic;	/* SESS_QUIC */
 	uint32_t quic_version;
 	int client_dir;			/* -1 until a SYN or a hello tells */
 	bool client_from_tls;		/* client_dir came from a TLS message */
@@ -198,14 +196,14 @@ session_free(struct session *s)
 		tls_stream_free(&s->tls[d]);
 		hello_free(s, s->pre[d], STARTTLS_KEEP);
 	}
-	if (s->udp != NULL) {
-		if (s->kind == SESS_QUIC) {
-			quic_conn_free(&s->udp->u.quic);
-		} else {
-			dtls_stream_free(&s->udp->u.dtls[0]);
-			dtls_stream_free(&s->udp->u.dtls[1]);
-		}
-		hello_free(s, s->udp, sizeof(*s->udp));
+	if (s->quic != NULL) {
+		quic_conn_free(&s->quic->conn);
+		hello_free(s, s->quic, sizeof(*s->quic));
+	}
+	if (s->dtls != NULL) {
+		dtls_stream_free(&s->dtls[0]);
+		dtls_stream_free(&s->dtls[1]);
+		hello_free(s, s->dtls, 2 * sizeof(*s->dtls));
 	}
 	for (size_t i = 0; i < s->chain_len; i++)
 		cert_put(s->e->certs, s->chain[i]);
@@ -227,10 +225,10 @@ dir_stop(struct session *s, int d)
 		tls_stream_stop(&s->tls[d], TLS_STOP_CALLER);
 		break;
 	case SESS_DTLS:
-		dtls_stream_stop(&s->udp->u.dtls[d], DTLS_STOP_CALLER);
+		dtls_stream_stop(&s->dtls[d], DTLS_STOP_CALLER);
 		break;
 	case SESS_QUIC:
-		s->udp->quic_stopped[d] = true;
+		s->quic->stopped[d] = true;
 		break;
 	}
 }
@@ -240,8 +238,8 @@ dir_stopped(const struct session *s, int d)
 {
 	switch (s->kind) {
 	case SESS_TLS:	return tls_stream_stopped(&s->tls[d]);
-	case SESS_DTLS:	return dtls_stream_stopped(&s->udp->u.dtls[d]);
-	case SESS_QUIC:	return s->udp->quic_stopped[d];
+	case SESS_DTLS:	return dtls_stream_stopped(&s->dtls[d]);
+	case SESS_QUIC:	return s->quic->stopped[d];
 	}
 	return true;
 }
@@ -254,9 +252,9 @@ dir_encrypted(const struct session *s, int d)
 	case SESS_TLS:
 		return s->tls[d].stop == TLS_STOP_CCS || s->tls[d].stop == TLS_STOP_APPDATA;
 	case SESS_DTLS:
-		return dtls_stop_is_encrypted((enum dtls_stop)s->udp->u.dtls[d].stop);
+		return dtls_stop_is_encrypted((enum dtls_stop)s->dtls[d].stop);
 	case SESS_QUIC:
-		return s->udp->quic_1rtt[d];
+		return s->quic->sent_1rtt[d];
 	}
 	return false;
 }
@@ -267,7 +265,7 @@ dir_sent_ccs(const struct session *s, int d)
 {
 	switch (s->kind) {
 	case SESS_TLS:	return s->tls[d].stop == TLS_STOP_CCS;
-	case SESS_DTLS:	return s->udp->u.dtls[d].stop == DTLS_STOP_CCS;
+	case SESS_DTLS:	return s->dtls[d].stop == DTLS_STOP_CCS;
 	case SESS_QUIC:	return false;
 	}
 	return false;
@@ -278,7 +276,7 @@ dir_alerted(const struct session *s, int d)
 {
 	switch (s->kind) {
 	case SESS_TLS:	return s->tls[d].stop == TLS_STOP_ALERT;
-	case SESS_DTLS:	return s->udp->u.dtls[d].stop == DTLS_STOP_ALERT;
+	case SESS_DTLS:	return s->dtls[d].stop == DTLS_STOP_ALERT;
 	case SESS_QUIC:	return false;
 	}
 	return false;
@@ -1127,24 +1125,28 @@ udp_session_new(struct engine *e, struct flow *f, enum sess_kind kind, int dir)
 	if (s == NULL)
 		return NULL;
 	s->kind = kind;
-	s->udp = hello_alloc(s, sizeof(*s->udp));
-	if (s->udp == NULL) {
-		free(s);
-		return NULL;
-	}
-	memset(s->udp, 0, sizeof(*s->udp));
 	if (kind == SESS_QUIC) {
-		quic_conn_init(&s->udp->u.quic, &e->mem);
+		s->quic = hello_alloc(s, sizeof(*s->quic));
+		if (s->quic == NULL)
+			goto fail;
+		memset(s->quic, 0, sizeof(*s->quic));
+		quic_conn_init(&s->quic->conn, &e->mem);
 		s->client_dir = dir;		/* the first Initial is the client's */
 	} else {
+		s->dtls = hello_alloc(s, 2 * sizeof(*s->dtls));
+		if (s->dtls == NULL)
+			goto fail;
 		for (int d = 0; d < 2; d++) {
-			dtls_stream_init(&s->udp->u.dtls[d], &e->mem);
-			s->udp->u.dtls[d].keep_mask |= 1u << DTLS_HS_HELLO_VERIFY_REQUEST;
+			dtls_stream_init(&s->dtls[d], &e->mem);
+			s->dtls[d].keep_mask |= 1u << DTLS_HS_HELLO_VERIFY_REQUEST;
 			if (e->cfg.hs_max)
-				s->udp->u.dtls[d].hs_max = e->cfg.hs_max;
+				s->dtls[d].hs_max = e->cfg.hs_max;
 		}
 	}
 	return s;
+fail:
+	free(s);
+	return NULL;
 }
 
 /*
@@ -1156,7 +1158,7 @@ static void
 quic_note_protected(struct session *s, int dir, const struct pkt *pkt)
 {
 	if (pkt->payload_len > 0 && !(pkt->payload[0] & 0x80))
-		s->udp->quic_1rtt[dir] = true;
+		s->quic->sent_1rtt[dir] = true;
 }
 
 static void
@@ -1165,13 +1167,13 @@ feed_udp(struct engine *e, struct session *s, int dir, const struct pkt *pkt)
 	int st;
 
 	if (s->kind == SESS_DTLS) {
-		st = dtls_feed(&s->udp->u.dtls[dir], pkt->payload, pkt->payload_len, on_dtls_msg,
+		st = dtls_feed(&s->dtls[dir], pkt->payload, pkt->payload_len, on_dtls_msg,
 		    &s->ctx[dir]);
 	} else {
 		quic_note_protected(s, dir, pkt);
 		if (dir_stopped(s, dir))
 			return;
-		st = quic_datagram(&s->udp->u.quic, dir == s->client_dir, pkt->payload,
+		st = quic_datagram(&s->quic->conn, dir == s->client_dir, pkt->payload,
 		    pkt->payload_len, on_quic_msg, s);
 		if (st == P_BAD || st == P_UNSUPP) {	/* skipped and counted: nothing to give up */
 			e->st.n_quic_skipped++;

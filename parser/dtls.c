@@ -189,14 +189,14 @@ slot_add_range(struct dtls_slot *sl, uint32_t lo, uint32_t hi)
 }
 
 /*
- * Grow a slot's buffer to hold its first `need` bytes.  It doubles from 4 KB
+ * Grow a slot's buffer to hold its first `need` bytes.  It doubles from 256 bytes
  * up to the message length, so a header that merely claims a large message
  * costs nothing until fragments actually arrive.
  */
 static int
 slot_reserve(struct dtls_stream *s, struct dtls_slot *sl, size_t need)
 {
-	size_t cap = sl->buf_cap ? sl->buf_cap : 4096;
+	size_t cap = sl->buf_cap ? sl->buf_cap : 256;
 	uint8_t *nb;
 
 	if (need <= sl->buf_cap)

@@ -34,7 +34,7 @@
 #define DTLS_AHEAD_MAX 4	/* messages held beyond the next one to deliver */
 #endif
 #ifndef DTLS_FRAGS_MAX
-#define DTLS_FRAGS_MAX 32	/* disjoint byte ranges held per message */
+#define DTLS_FRAGS_MAX 16	/* disjoint byte ranges held per message */
 #endif
 #ifndef DTLS_GAP_MAX
 #define DTLS_GAP_MAX 16384	/* a kept message's buffer may reach 2 * bytes held + this */

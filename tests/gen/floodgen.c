@@ -71,6 +71,34 @@ frame(uint32_t src, uint32_t dst, unsigned sport, unsigned dport, uint32_t seq,
 	pcap_dump((u_char *)out, &h, f);
 }
 
+/* One frame: Ethernet, IPv4 (no options), UDP, payload. */
+static void
+udp_frame(uint32_t src, uint32_t dst, unsigned sport, unsigned dport, const uint8_t *payload,
+    size_t len)
+{
+	static uint8_t f[14 + 20 + 8 + 65536];
+	struct pcap_pkthdr h;
+	uint8_t *ip = f + 14, *udp = ip + 20;
+
+	memset(f, 0, 14 + 28);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(28 + len));
+	ip[8] = 64;
+	ip[9] = 17;				/* UDP */
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	put16(udp, sport);
+	put16(udp + 2, dport);
+	put16(udp + 4, (unsigned)(8 + len));
+	memcpy(udp + 8, payload, len);
+	ts_us += 10;
+	h.ts.tv_sec = (time_t)(ts_us / 1000000);
+	h.ts.tv_usec = (suseconds_t)(ts_us % 1000000);
+	h.caplen = h.len = (bpf_u_int32)(42 + len);
+	pcap_dump((u_char *)out, &h, f);
+}
+
 #define SYN 0x02
 #define ACK 0x10
 #define PSH 0x08
@@ -113,6 +141,58 @@ gen_flows(long n)
 			junk[k] = (uint8_t)next_rand();
 		frame(0x0a000000u | (uint32_t)(i + 1), 0x0a640001u, 1024 + (unsigned)(i % 60000),
 		    443, next_rand(), 1, ACK | PSH, junk, sizeof(junk));
+	}
+}
+
+/*
+ * QUIC v1 Initials from distinct sources: a well-formed long header (random
+ * 8-byte DCID, no token, Length covering the rest) around 1,162 random
+ * bytes, which no key opens.  Each starts a UDP flow and costs a key
+ * derivation; none may cost more memory than a flow.
+ */
+static void
+gen_quic(long n)
+{
+	uint8_t d[1200];
+	size_t k;
+
+	for (long i = 0; i < n; i++) {
+		for (k = 0; k < sizeof(d); k++)
+			d[k] = (uint8_t)next_rand();
+		d[0] = 0xc3;			/* long header, fixed bit, Initial, pn length 4 */
+		put32(d + 1, 1);		/* version 1 */
+		d[5] = 8;			/* DCID length, then 8 random bytes */
+		d[14] = 0;			/* SCID length 0 */
+		d[15] = 0;			/* token length 0 */
+		put16(d + 16, 0x4000 | (unsigned)(sizeof(d) - 18));	/* Length, 2-byte varint */
+		udp_frame(0x0a000000u | (uint32_t)(i + 1), 0x0a640001u,
+		    1024 + (unsigned)(i % 60000), 443, d, sizeof(d));
+	}
+}
+
+/*
+ * DTLS 1.2 ClientHello first fragments from distinct sources, each claiming
+ * a 60,000-byte message of which 100 bytes arrive: the reassembly must not
+ * reserve what a header claims.
+ */
+static void
+gen_dtls(long n)
+{
+	uint8_t d[13 + 12 + 100];
+
+	memset(d, 0, sizeof(d));
+	d[0] = 22;				/* handshake */
+	d[1] = 0xfe; d[2] = 0xfd;		/* DTLS 1.2 */
+	put16(d + 11, 12 + 100);		/* record length */
+	d[13] = 1;				/* ClientHello */
+	d[14] = 0; put16(d + 15, 60000);	/* message length 60000 */
+	put16(d + 23, 100);			/* fragment_length 100 (offset 0) */
+	d[25] = 0xfe; d[26] = 0xfd;		/* client_version */
+	for (long i = 0; i < n; i++) {
+		for (size_t k = 27; k < sizeof(d); k++)
+			d[k] = (uint8_t)next_rand();
+		udp_frame(0x0a000000u | (uint32_t)(i + 1), 0x0a640001u,
+		    1024 + (unsigned)(i % 60000), 4433, d, sizeof(d));
 	}
 }
 
@@ -200,7 +280,7 @@ main(int argc, char **argv)
 	long n;
 
 	if (argc != 4 || (n = atol(argv[2])) <= 0) {
-		fprintf(stderr, "usage: floodgen syn|flows|bigcert|longshake|ooo N FILE\n");
+		fprintf(stderr, "usage: floodgen syn|flows|quic|dtls|bigcert|longshake|ooo N FILE\n");
 		return 2;
 	}
 	dead = pcap_open_dead(DLT_EN10MB, 65535);
@@ -213,6 +293,10 @@ main(int argc, char **argv)
 		gen_syn(n);
 	else if (strcmp(argv[1], "flows") == 0)
 		gen_flows(n);
+	else if (strcmp(argv[1], "quic") == 0)
+		gen_quic(n);
+	else if (strcmp(argv[1], "dtls") == 0)
+		gen_dtls(n);
 	else if (strcmp(argv[1], "bigcert") == 0)
 		gen_bigcert(n);
 	else if (strcmp(argv[1], "longshake") == 0)
