@@ -1181,6 +1181,15 @@ feed_udp(struct engine *e, struct session *s, int dir, const struct pkt *pkt)
 		}
 	}
 	if (st != P_OK) {
+		/*
+		 * The server's flight broke off after its hello and before a
+		 * certificate (fragments that disagree, a cap): whatever it
+		 * sent in its place, an issuer that cannot be seen is not an
+		 * expected one.
+		 */
+		if (s->kind == SESS_DTLS && dir != s->client_dir && s->sh != NULL && !s->cert_seen &&
+		    !tls_version_is_13(s->sh->version))
+			s->cert_unreadable = true;
 		give_up(s, dir, giveup_of_pstat(st));
 		anomaly(s, st == P_BAD ? "malformed-record" : pstat_str(st));
 		dir_stop(s, dir);

@@ -765,6 +765,104 @@ def case_port_reuse(s):
                some=['"verdict":"issuer-ok"', '"verdict":"unexpected-issuer"'])
 
 
+# --- DTLS ------------------------------------------------------------------------------
+
+def udp(src, dst, sport, dport, payload):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return frame(src, dst, 17, seg)
+
+
+def dtls_record(ct, body, epoch=0, seq=0, version=0xFEFD):
+    return struct.pack("!BHH", ct, version, epoch) + struct.pack("!Q", seq)[2:] + \
+        struct.pack("!H", len(body)) + body
+
+
+def dtls_fragment(msg_type, body, msg_seq, off=0, flen=None, total=None):
+    """One DTLS handshake fragment (RFC 6347 s4.2.2) of a message whose body is body."""
+    flen = len(body) - off if flen is None else flen
+    total = len(body) if total is None else total
+    return (struct.pack("!B", msg_type) + u24(total) + struct.pack("!H", msg_seq) + u24(off) +
+            u24(flen) + body[off:off + flen])
+
+
+def dtls_client_hello_body(rng, sni):
+    exts = ext(0, struct.pack("!HBH", len(sni) + 3, 0, len(sni)) + sni)
+    exts += ext(10, struct.pack("!H", 4) + struct.pack("!HH", 0x001D, 0x0017))
+    return (struct.pack("!H", 0xFEFD) + rng.randbytes(32) + b"\x00" + b"\x00" +
+            struct.pack("!HHH", 4, 0xC02B, 0xC02F) + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+
+
+def dtls_server_hello_body(rng):
+    return (struct.pack("!H", 0xFEFD) + rng.randbytes(32) + b"\x00" + struct.pack("!HB", 0xC02F, 0) +
+            struct.pack("!H", 0))
+
+
+def cert_body(ders):
+    lst = b"".join(u24(len(d)) + d for d in ders)
+    return u24(len(lst)) + lst
+
+
+class Udp:
+    def __init__(self, cap, client="10.1.0.2", server="10.2.0.1", cport=50000, sport=4433):
+        self.cap, self.t = cap, T0
+        self.addr, self.port = (client, server), (cport, sport)
+        self.rseq = [0, 0]
+
+    def send(self, c2s, *records_):
+        i = 0 if c2s else 1
+        self.t += 1000
+        self.cap.rec(self.t, udp(self.addr[i], self.addr[1 - i], self.port[i], self.port[1 - i],
+                                 b"".join(records_)))
+
+    def rec(self, c2s, ct, body, epoch=0):
+        i = 0 if c2s else 1
+        self.rseq[i] += 1
+        return dtls_record(ct, body, epoch=epoch, seq=self.rseq[i])
+
+
+def dtls12(cap, rng, chain, before_cert=None, frag=400):
+    """A DTLS 1.2 handshake (no cookie exchange): ClientHello; ServerHello, the
+    Certificate in frag-byte fragments, ServerHelloDone; the client's CCS and
+    an epoch-1 record."""
+    u = Udp(cap)
+    u.send(True, u.rec(True, CT_HS, dtls_fragment(HS_CH, dtls_client_hello_body(rng, b"www.icloud.com"), 0)))
+    u.send(False, u.rec(False, CT_HS, dtls_fragment(HS_SH, dtls_server_hello_body(rng), 0)))
+    if before_cert is not None:
+        before_cert(u)
+    body = cert_body(chain)
+    for off in range(0, len(body), frag):
+        u.send(False, u.rec(False, CT_HS, dtls_fragment(HS_CERT, body, 1, off, min(frag, len(body) - off))))
+    u.send(False, u.rec(False, CT_HS, dtls_fragment(HS_SHD, b"", 2)))
+    u.send(True, u.rec(True, CT_CCS, b"\x01"), u.rec(True, CT_HS, rng.randbytes(48), epoch=1))
+
+
+def case_dtls(s):
+    """Interception over DTLS, plain and with the interceptor's own tricks:
+    a forged first fragment for the Certificate that disagrees with the real
+    one (its length), or that claims the Certificate is 2^24-1 bytes."""
+    rng = s.rng
+    cap = s.open("dtls_rogue.pcap")
+    dtls12(cap, rng, ROGUE_CHAIN)
+    cap.close()
+    s.case("dtls_rogue.pcap", "DTLS 1.2 interception, the Certificate in 400-byte fragments",
+           summary=1, stderr=r"; 1 UDP flow, 1 with DTLS or QUIC", some='"protocol":"dtls"',
+           all=['"established":true'] + ONE_ALERT["all"], **{k: v for k, v in ONE_ALERT.items() if k != "all"})
+
+    def forged_len(u):
+        u.send(False, u.rec(False, CT_HS, dtls_fragment(HS_CERT, b"\x00" * 100, 1, 0, 100, total=5000)))
+    def huge(u):
+        u.send(False, u.rec(False, CT_HS, dtls_fragment(HS_CERT, b"\x00" * 100, 1, 0, 100, total=0xFFFFFF)))
+    for name, hook, what in (("dtls_forged_fragment.pcap", forged_len,
+                              "a forged Certificate fragment whose length disagrees with the real one"),
+                             ("dtls_huge_certificate.pcap", huge,
+                              "a forged Certificate fragment claiming 2^24-1 bytes")):
+        cap = s.open(name)
+        dtls12(cap, rng, ROGUE_CHAIN, before_cert=hook)
+        cap.close()
+        s.case(name, "DTLS interception with " + what + " first: the issuer cannot hide, it alerts",
+               summary=1, rules=1, exit=0, events=1, alerts=1, some='"protocol":"dtls"')
+
+
 def case_tls_lengths(s):
     rng = s.rng
     cap = s.open("tls_hs_len_2_24.pcap")
@@ -916,7 +1014,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     s = Suite(outdir)
     for f in (case_controls, case_file_headers, case_records, case_timestamps, case_ip,
-              case_storms, case_injection, case_injected_close, case_port_reuse, case_tls_lengths, case_bad_der, case_many_sans,
+              case_storms, case_injection, case_injected_close, case_port_reuse, case_dtls, case_tls_lengths, case_bad_der, case_many_sans,
               case_sni):
         f(s)
     s.write_cases()
