@@ -1142,6 +1142,8 @@ udp_session_new(struct engine *e, struct flow *f, enum sess_kind kind, int dir)
 			if (e->cfg.hs_max)
 				s->dtls[d].hs_max = e->cfg.hs_max;
 		}
+		if (f->client_hint >= 0)	/* until a hello says otherwise */
+			set_client(s, f->client_hint, false);
 	}
 	return s;
 fail:
@@ -1150,9 +1152,8 @@ fail:
 }
 
 /*
- * QUIC: the client's first short-header (1-RTT) packet says it finished the
- * handshake, the server's certificate accepted; a long header's two type
- * bits say whether it is an Initial (v1: 0, v2: 1).
+ * QUIC: a datagram that starts with a short header (1-RTT) from the client
+ * says it finished the handshake, the server's certificate accepted.
  */
 static void
 quic_note_protected(struct session *s, int dir, const struct pkt *pkt)
