@@ -142,14 +142,12 @@ lint: deps
 	@echo "lint: clean"
 
 # --no-seccomp: valgrind emulates system calls and cannot run a seccomp filter
-VALGRIND = valgrind --quiet --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
+VALGRIND = valgrind --quiet --suppressions=tests/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect
 valgrind: all
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS=valgrind
-	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/icloud-story.pcap \
+	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp $(addprefix -r ,$(wildcard samples/*.pcap)) \
 	  -R samples/watch.rules -w /dev/null
-	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/split-chain.pcap \
-	  -r samples/truncated.pcap -w /dev/null
 	@for f in tests/hostile/*.pcap; do \
 	  $(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r $$f -R samples/watch.rules \
 	    -w /dev/null || exit 1; \

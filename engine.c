@@ -44,42 +44,47 @@ struct quic_state {
 
 /* Per-flow TLS state: the streams and what the hellos and chain said. */
 struct session {
+	/* where it lives and what carries it */
 	struct engine *e;
 	struct flow *f;
-	enum sess_kind kind;
 	struct dir_ctx ctx[2];
 	struct tls_stream tls[2];	/* SESS_TLS */
-	uint8_t *pre[2];		/* the first STARTTLS_KEEP cleartext bytes per
-					   direction, while no TLS record was seen */
-	uint16_t pre_len[2];
-	uint64_t fed[2];		/* stream bytes given to tls[d] */
-	const char *upgraded_from;	/* STARTTLS and the like: the protocol's name */
 	struct dtls_stream *dtls;	/* SESS_DTLS: [2], allocated for those only */
 	struct quic_state *quic;	/* SESS_QUIC */
+	enum sess_kind kind;
 	uint32_t quic_version;
 	int client_dir;			/* -1 until a SYN or a hello tells */
-	bool client_from_tls;		/* client_dir came from a TLS message */
-	bool roles_inferred;
-	bool tls_seen;			/* a handshake message was read: report it */
+	int problem[2];			/* first give-up reason per direction, or -1 */
+
+	/* cleartext before TLS (STARTTLS and the like) */
+	uint8_t *pre[2];		/* the first STARTTLS_KEEP cleartext bytes per
+					   direction, while no TLS record was seen */
+	uint64_t fed[2];		/* stream bytes given to tls[d] */
+	const char *upgraded_from;	/* the protocol's name */
+	uint16_t pre_len[2];
+
+	/* what the handshake said */
 	int64_t ts_us;			/* first handshake message */
 	const char *source;		/* capture or interface it came from (borrowed) */
-	bool sni_usable;		/* the SNI is a host name, not an address or junk */
 	struct tls_client_hello *ch;	/* last ClientHello */
-	unsigned n_ch;
 	struct tls_server_hello *sh;	/* last ServerHello */
-	bool hrr;
-	bool hvr;			/* DTLS HelloVerifyRequest (a cookie exchange) */
 	struct cert_info *chain[TLS_CERTS_MAX];	/* references into the cache */
 	size_t chain_len, chain_total;
-	bool cert_seen;
-	bool cert_unreadable;		/* the server's Certificate could not be read */
-	bool client_cert;
 	struct cert_info *client_leaf;	/* mutual TLS: the client's own certificate */
 	struct cert_ocsp *ocsp;		/* the server's stapled OCSP response */
-	int problem[2];			/* first give-up reason per direction, or -1 */
 	const char *cut_short;		/* the flow ended before the handshake did */
 	const char *anomalies[EV_ANOMALIES_MAX];
 	unsigned n_anomalies;
+	unsigned n_ch;
+	bool client_from_tls;		/* client_dir came from a TLS message */
+	bool roles_inferred;
+	bool tls_seen;			/* a handshake message was read: report it */
+	bool sni_usable;		/* the SNI is a host name, not an address or junk */
+	bool hrr;
+	bool hvr;			/* DTLS HelloVerifyRequest (a cookie exchange) */
+	bool cert_seen;
+	bool cert_unreadable;		/* the server's Certificate could not be read */
+	bool client_cert;
 };
 
 /* Text of the fingerprints, for the event: JA3/JA3S strings can be kilobytes. */

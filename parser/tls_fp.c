@@ -74,7 +74,7 @@ digest_hex(const struct fpbuf *b, const EVP_MD *md, size_t nhex, char *out)
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (b->cut || EVP_Digest(b->s, b->n, d, &len, md, NULL) != 1 || len * 2 < nhex)
+	if (b->cut || EVP_Digest(b->s, b->n, d, &len, md, NULL) != 1 || (size_t)len * 2 < nhex)
 		return false;
 	for (size_t i = 0; i < nhex / 2; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
