@@ -15,7 +15,8 @@ BUILD   ?= build
 CC      ?= cc
 
 # Debian packages the build and the tests need (installed by 'make deps').
-BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev libseccomp-dev
+BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev libseccomp-dev \
+             ca-certificates
 TEST_PKGS  = python3 openssl iproute2 procps time
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
@@ -35,7 +36,8 @@ LIB_SRCS = engine.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
-           rules/rules.c \
+           parser/trust.c \
+           rules/rules.c rules/judge.c \
            output/event.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))

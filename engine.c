@@ -8,6 +8,7 @@
  * certificate cache and the memory budget.
  */
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,15 @@ struct fp_text {
 	char ja3_string[TLS_FP_STR_MAX], ja3s_string[TLS_FP_STR_MAX], ja4_r[TLS_FP_STR_MAX];
 };
 
+/* A finding that alerted: (block, SNI, leaf, reason) and when. */
+struct alert_seen {
+	uint8_t key[32];
+	int64_t last_us;
+	uint64_t repeats;		/* suppressed since last_us */
+	bool used;
+	UT_hash_handle hh;
+};
+
 /* A handshake already reported, by its ClientHello (or ServerHello) random. */
 struct seen {
 	uint8_t random[32];
@@ -117,6 +127,10 @@ struct engine {
 	size_t seen_next;
 	int64_t last_expire_us;
 	struct fp_text fp;		/* emit()'s scratch: too big for the stack */
+	struct judgement jd;		/* emit()'s too */
+	struct alert_seen *alerts_table;	/* uthash over alerts_ring */
+	struct alert_seen *alerts_ring;	/* ENGINE_ALERT_KEYS_MAX, calloc'd on first use */
+	size_t alerts_next;
 };
 
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end why);
@@ -678,62 +692,6 @@ on_bytes(void *ctx, const uint8_t *p, size_t len)
 
 /* --- judging and reporting ---------------------------------------------- */
 
-/* The first block watching the SNI, else the leaf's names. */
-static void
-find_rule(const struct session *s, struct ev_handshake *hs)
-{
-	const struct rules *rs = s->e->rules;
-	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
-	const struct rule *best = NULL, *r;
-
-	if (rules_count(rs) == 0)
-		return;
-	if (s->ch != NULL && s->sni_usable) {
-		hs->rule = rules_match(rs, s->ch->sni, s->ch->sni_len);
-		hs->rule_name_source = "sni";
-		return;
-	}
-	if (leaf == NULL || !leaf->decoded)
-		return;
-	/* no usable SNI: the names the certificate claims say which domain it is */
-	for (size_t i = 0; i < leaf->n_sans; i++) {
-		if (leaf->sans[i].type != SAN_DNS)
-			continue;
-		r = rules_match_cert_name(rs, leaf->sans[i].value.p, leaf->sans[i].value.len);
-		if (r != NULL && (best == NULL || r < best))
-			best = r;
-	}
-	for (size_t i = 0; i < leaf->n_subject_attrs; i++) {
-		if (strcmp(leaf->subject_attrs[i].name, "CN") != 0)
-			continue;
-		r = rules_match_cert_name(rs, leaf->subject_attrs[i].value.p,
-		    leaf->subject_attrs[i].value.len);
-		if (r != NULL && (best == NULL || r < best))
-			best = r;
-	}
-	hs->rule = best;
-	hs->rule_name_source = "certificate";
-}
-
-static void
-judge(const struct session *s, struct ev_handshake *hs)
-{
-	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
-
-	find_rule(s, hs);
-	if (hs->rule == NULL)
-		hs->verdict = EV_UNWATCHED;
-	else if (leaf != NULL)
-		hs->verdict = leaf->decoded && rules_issuer_ok(hs->rule, leaf->issuer_attrs,
-		    leaf->n_issuer_attrs, &hs->issuer_match) ? EV_ISSUER_OK : EV_UNEXPECTED_ISSUER;
-	else if (s->cert_unreadable)		/* an issuer we cannot see is not an expected one */
-		hs->verdict = EV_UNEXPECTED_ISSUER;
-	else if ((s->sh != NULL && tls_version_is_13(s->sh->version)) || s->kind == SESS_QUIC)
-		hs->verdict = EV_NOT_VISIBLE;		/* QUIC is always TLS 1.3 */
-	else
-		hs->verdict = EV_NO_CERTIFICATE;
-}
-
 static const char *
 incomplete_str(int dir_is_server, int why)
 {
@@ -775,6 +733,93 @@ fingerprints(const struct session *s, struct ev_handshake *hs, struct fp_text *f
 	if (s->sh != NULL && tls_ja3s(s->sh, fp->ja3s_string, sizeof(fp->ja3s_string), fp->ja3s)) {
 		hs->ja3s = fp->ja3s;
 		hs->ja3s_string = fp->ja3s_string;
+	}
+}
+
+/*
+ * The same finding (block, SNI, leaf, reason) alerts once per alert
+ * interval of capture time; the repeats in between are counted and the next
+ * alert says how many there were.
+ */
+static bool
+alert_repeated(struct engine *e, const struct ev_handshake *hs, const struct judge_finding *f,
+    uint64_t *repeats)
+{
+	int64_t interval = e->cfg.alert_interval_s ? e->cfg.alert_interval_s : ENGINE_ALERT_INTERVAL;
+	const struct judgement *j = hs->j;
+	struct alert_seen *x = NULL;
+	uint8_t key[32];
+	uint32_t r = (uint32_t)f->reason;
+	EVP_MD_CTX *md;
+	unsigned int len = 0;
+
+	*repeats = 0;
+	if (interval < 0)
+		return false;
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return false;
+	}
+	if (f->by_rule)
+		(void)EVP_DigestUpdate(md, j->rule->name, strlen(j->rule->name) + 1);
+	if (hs->ch != NULL && hs->ch->has_sni)
+		(void)EVP_DigestUpdate(md, hs->ch->sni, hs->ch->sni_len);
+	(void)EVP_DigestUpdate(md, "\n", 1);
+	if (hs->chain_len > 0)
+		(void)EVP_DigestUpdate(md, hs->chain[0]->sha256, 32);
+	(void)EVP_DigestUpdate(md, &r, sizeof(r));
+	(void)EVP_DigestFinal_ex(md, key, &len);
+	EVP_MD_CTX_free(md);
+
+	HASH_FIND(hh, e->alerts_table, key, sizeof(key), x);
+	if (x != NULL && hs->ts_us - x->last_us < interval * 1000000 && hs->ts_us >= x->last_us) {
+		x->repeats++;
+		e->st.n_alerts_repeated++;
+		return true;
+	}
+	if (x == NULL) {
+		if (e->alerts_ring == NULL &&
+		    (e->alerts_ring = calloc(ENGINE_ALERT_KEYS_MAX, sizeof(*e->alerts_ring))) == NULL)
+			return false;
+		x = &e->alerts_ring[e->alerts_next];	/* reuse the oldest slot */
+		e->alerts_next = (e->alerts_next + 1) % ENGINE_ALERT_KEYS_MAX;
+		if (x->used)
+			HASH_DEL(e->alerts_table, x);
+		memset(x, 0, sizeof(*x));
+		memcpy(x->key, key, sizeof(key));
+		hashtab_oom = 0;
+		HASH_ADD(hh, e->alerts_table, key, sizeof(x->key), x);
+		x->used = !hashtab_oom;
+	}
+	*repeats = x->repeats;
+	x->repeats = 0;
+	x->last_us = hs->ts_us;
+	return false;
+}
+
+/* What is wrong with the handshake, and which of it alerts now. */
+static void
+judge(struct session *s, struct ev_handshake *hs, bool tls13)
+{
+	struct engine *e = s->e;
+	struct judge_input in = {
+		.ch = s->ch, .sh = s->sh, .chain = s->chain, .chain_len = s->chain_len,
+		.cert_visible = s->cert_seen, .cert_unreadable = s->cert_unreadable,
+		.encrypted_certificate = tls13 || s->kind == SESS_QUIC,
+		.sni_usable = s->sni_usable, .ocsp_has_sct = s->ocsp != NULL && s->ocsp->has_scts,
+		.at_s = s->ts_us / 1000000, .ja3s = hs->ja3s,
+	};
+
+	for (unsigned i = 0; s->sh != NULL && i < s->sh->n_exts; i++)
+		if (s->sh->exts[i] == 18)		/* signed_certificate_timestamp */
+			in.sh_has_sct = true;
+	judge_handshake(&in, e->rules, e->cfg.trust, &e->jd);
+	hs->j = &e->jd;
+	for (unsigned i = 0; i < e->jd.n_findings; i++) {
+		const struct judge_finding *f = &e->jd.findings[i];
+		if (f->alert)
+			hs->suppressed[f->reason] = alert_repeated(e, hs, f, &hs->repeats[f->reason]);
 	}
 }
 
@@ -840,19 +885,24 @@ emit(struct session *s)
 		hs.incomplete = s->cut_short;
 	memcpy(hs.anomalies, s->anomalies, sizeof(hs.anomalies));
 	hs.n_anomalies = s->n_anomalies;
-	judge(s, &hs);
+	judge(s, &hs, tls13);
 
 	ev_emit_handshake(e->out, &hs);
 	e->st.n_handshakes++;
 	if (s->cert_seen)
 		e->st.n_with_cert++;
-	else if (tls13)
+	else if (tls13 || s->kind == SESS_QUIC)
 		e->st.n_hidden_cert++;
 	if (hs.resumed)
 		e->st.n_resumed++;
-	if (hs.verdict == EV_UNEXPECTED_ISSUER) {
-		ev_emit_alert(e->out, &hs, "unexpected-issuer");
+	for (unsigned i = 0; i < e->jd.n_findings; i++) {
+		const struct judge_finding *fd = &e->jd.findings[i];
+		e->st.n_finding[fd->reason]++;
+		if (!fd->alert || hs.suppressed[fd->reason])
+			continue;
+		ev_emit_alert(e->out, &hs, i);
 		e->st.n_alerts++;
+		e->st.n_alert_reason[fd->reason]++;
 	}
 }
 
@@ -1313,6 +1363,8 @@ engine_free(struct engine *e)
 		return;
 	flow_table_free(e->flows);		/* ends every flow first */
 	HASH_CLEAR(hh, e->seen_table);		/* entries live in seen_ring */
+	HASH_CLEAR(hh, e->alerts_table);	/* and these in alerts_ring */
+	free(e->alerts_ring);
 	cert_cache_free(e->certs);
 	free(e);
 }

@@ -20,6 +20,8 @@
 #include "capture/reasm.h"
 #include "output/event.h"
 #include "parser/cert.h"
+#include "parser/trust.h"
+#include "rules/judge.h"
 #include "rules/rules.h"
 
 #ifndef ENGINE_MEMCAP
@@ -29,6 +31,12 @@
 
 #ifndef ENGINE_DEDUP_MAX
 #define ENGINE_DEDUP_MAX 8192	/* recent handshakes remembered to drop duplicates */
+#endif
+#ifndef ENGINE_ALERT_INTERVAL
+#define ENGINE_ALERT_INTERVAL 3600	/* seconds: the same finding alerts once per hour */
+#endif
+#ifndef ENGINE_ALERT_KEYS_MAX
+#define ENGINE_ALERT_KEYS_MAX 16384	/* distinct findings remembered for that */
 #endif
 #ifndef ENGINE_DEDUP_S
 #define ENGINE_DEDUP_S 300	/* ... for this long */
@@ -42,6 +50,9 @@ struct engine_cfg {
 	size_t reasm_max;	/* 0: REASM_MAX */
 	uint32_t hs_max;	/* 0: TLS_HS_MAX */
 	size_t memcap;		/* 0: ENGINE_MEMCAP */
+	struct trust *trust;	/* the CA store (borrowed), or NULL: no chain checks */
+	int64_t alert_interval_s;	/* one alert per finding per this many seconds of
+					   capture time; 0: ENGINE_ALERT_INTERVAL; <0: every one */
 };
 
 /* Why a flow's handshake could not be followed to its end. */
@@ -70,6 +81,10 @@ struct engine_stats {
 	uint64_t n_resumed;
 	uint64_t n_certs;	/* certificates in server chains */
 	uint64_t n_alerts;
+	uint64_t n_alerts_repeated;	/* alerts not raised: the same finding alerted
+					   less than --alert-interval before */
+	uint64_t n_finding[R_N];	/* handshakes with each finding */
+	uint64_t n_alert_reason[R_N];	/* alerts raised, by reason */
 	uint64_t n_giveup[GIVEUP_N];
 	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
 	uint64_t n_ctl_ignored;	/* RSTs and FINs outside the sender's window, not believed */

@@ -30,6 +30,7 @@
 #include "output/log.h"
 #include "parser/cert.h"
 #include "parser/hashtab.h"
+#include "parser/trust.h"
 #include "rules/rules.h"
 #include "sandbox.h"
 
@@ -55,12 +56,18 @@ struct opts {
 	bool no_seccomp;
 	struct cap_live_opts live;
 	unsigned stats_interval;	/* seconds; 0: no metric events */
+	const char *ca_bundles[TRUST_BUNDLES_MAX];
+	size_t n_ca_bundles;
+	const char *ca_path;
+	bool no_default_ca;
+	const char *check_rules;	/* describe this rules file and exit */
 	struct engine_cfg cfg;
 };
 
 struct run {
 	const struct opts *o;
 	struct engine *engine;
+	struct trust *trust;
 	struct ev_out *out;
 	struct rules *rules;
 	struct cap_src srcs[INPUTS_MAX > IFACES_MAX ? INPUTS_MAX : IFACES_MAX];
@@ -105,6 +112,13 @@ static const char usage_text[] =
     "  --max-flow-bytes SIZE  bytes buffered ahead of a hole per direction (256K)\n"
     "  --memcap SIZE    all buffers, hellos and certificates together (128M)\n"
     "  --idle-timeout SECONDS  end flows idle this long (default 120)\n"
+    "  --ca-bundle FILE trust the CA certificates in FILE (PEM) too; repeatable\n"
+    "  --ca-path DIR    trust a hashed CA directory (c_rehash) too\n"
+    "  --no-default-ca  do not trust the system's CA bundle\n"
+    "  --alert-interval SECONDS  the same finding (rule, name, certificate,\n"
+    "                   reason) alerts once per this much capture time, with a\n"
+    "                   repeat count (default 3600; 0: every time)\n"
+    "  --check-rules FILE  check a rules file, print what it watches, exit\n"
     "  --no-seccomp     run without the system call filter (see README)\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
@@ -182,6 +196,7 @@ check_output_path(const struct opts *o)
 enum {
 	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
 	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
+	OPT_CABUNDLE, OPT_CAPATH, OPT_NODEFAULTCA, OPT_ALERTINTERVAL, OPT_CHECKRULES,
 };
 
 static void
@@ -200,6 +215,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "memcap", required_argument, NULL, OPT_MEMCAP },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "no-seccomp", no_argument, NULL, OPT_NOSECCOMP },
+		{ "ca-bundle", required_argument, NULL, OPT_CABUNDLE },
+		{ "ca-path", required_argument, NULL, OPT_CAPATH },
+		{ "no-default-ca", no_argument, NULL, OPT_NODEFAULTCA },
+		{ "alert-interval", required_argument, NULL, OPT_ALERTINTERVAL },
+		{ "check-rules", required_argument, NULL, OPT_CHECKRULES },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
@@ -275,6 +295,25 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NOSECCOMP:
 			o->no_seccomp = true;
 			break;
+		case OPT_CABUNDLE:
+			if (o->n_ca_bundles == TRUST_BUNDLES_MAX)
+				usage_error("more than %d --ca-bundle files", TRUST_BUNDLES_MAX);
+			o->ca_bundles[o->n_ca_bundles++] = optarg;
+			break;
+		case OPT_CAPATH:
+			o->ca_path = optarg;
+			break;
+		case OPT_NODEFAULTCA:
+			o->no_default_ca = true;
+			break;
+		case OPT_ALERTINTERVAL: {
+			uint64_t v = parse_num("--alert-interval", optarg, 0, 366u * 86400, false);
+			o->cfg.alert_interval_s = v == 0 ? -1 : (int64_t)v;
+			break;
+		}
+		case OPT_CHECKRULES:
+			o->check_rules = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -296,6 +335,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (read a capture with -r FILE)", argv[optind]);
+	if (o->check_rules != NULL)
+		return;
 	if (o->n_inputs == 0 && o->n_ifaces == 0)
 		usage_error("%s", "no input: give -r FILE (or -r - for standard input) or -i IFACE");
 	if (o->n_inputs > 0 && o->n_ifaces > 0)
@@ -580,7 +621,19 @@ emit_metric(struct run *r)
 		{ "certificate_cache", "entries", st.certs.n_cached },
 		{ "certificate_cache", "decoded", st.certs.n_decoded },
 		{ "certificate_cache", "evicted", st.certs.n_evicted },
+		{ "alerts_not_raised", "repeats", st.n_alerts_repeated },
 	};
+	/* then per reason: handshakes with each finding, alerts raised for it */
+	struct ev_counter all[sizeof(c) / sizeof(c[0]) + 2 * R_N];
+	size_t n = sizeof(c) / sizeof(c[0]);
+
+	memcpy(all, c, sizeof(c));
+	for (int i = 0; i < R_N; i++)
+		all[n++] = (struct ev_counter){ "findings", rules_reason_str((enum rule_reason)i),
+		    st.n_finding[i] };
+	for (int i = 0; i < R_N; i++)
+		all[n++] = (struct ev_counter){ "alerts_by_reason", rules_reason_str((enum rule_reason)i),
+		    st.n_alert_reason[i] };
 	for (size_t i = 0; i < r->n_srcs && n_ifs < IFACES_MAX; i++) {
 		struct ev_iface *f = &ifs[n_ifs];
 		if (cap_kernel_stats(&r->srcs[i], &f->received, &f->dropped, &f->if_dropped)) {
@@ -588,7 +641,7 @@ emit_metric(struct run *r)
 			n_ifs++;
 		}
 	}
-	ev_emit_metric(r->out, wall_us(), c, sizeof(c) / sizeof(c[0]), ifs, n_ifs);
+	ev_emit_metric(r->out, wall_us(), all, n, ifs, n_ifs);
 }
 
 /* --- between packets: reloads, metrics, progress ---------------------------------- */
@@ -791,6 +844,29 @@ plural(uint64_t n, const char *one, const char *many)
 
 #define U(x) ((unsigned long long)(x))
 
+/* "findings: 3 untrusted-chain (2 alerts), 1 weak-signature; 1 repeated alert not raised" */
+static void
+summary_findings(const struct engine_stats *st)
+{
+	bool any = false;
+
+	for (int i = 0; i < R_N; i++) {
+		if (st->n_finding[i] == 0)
+			continue;
+		fprintf(stderr, "%s %llu %s", any ? "," : "tlsentry: findings:", U(st->n_finding[i]),
+		    rules_reason_str((enum rule_reason)i));
+		if (st->n_alert_reason[i] > 0)
+			fprintf(stderr, " (%llu %s)", U(st->n_alert_reason[i]),
+			    plural(st->n_alert_reason[i], "alert", "alerts"));
+		any = true;
+	}
+	if (any && st->n_alerts_repeated > 0)
+		fprintf(stderr, "; %llu repeated %s not raised (--alert-interval)",
+		    U(st->n_alerts_repeated), plural(st->n_alerts_repeated, "alert", "alerts"));
+	if (any)
+		fputc('\n', stderr);
+}
+
 static void
 summary(const struct run *r, const struct engine_stats *st, double secs)
 {
@@ -852,6 +928,7 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 			    "%llu (buffer full), the interface dropped %llu\n", r->srcs[i].name,
 			    U(recv), U(drop), U(ifdrop));
 	}
+	summary_findings(st);
 	for (unsigned i = 0; i < out->n_alerts_kept; i++)
 		fprintf(stderr, "tlsentry: ALERT %s\n", out->alerts[i]);
 	if (st->n_alerts > out->n_alerts_kept)
@@ -861,6 +938,23 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 	if (out->n.n_too_large > 0)
 		fprintf(stderr, "tlsentry: %llu %s over %u bytes dropped\n", U(out->n.n_too_large),
 		    plural(out->n.n_too_large, "event", "events"), JSON_MAX);
+}
+
+/* --check-rules FILE: errors as usual, else what each block watches. */
+static int
+check_rules(const char *path)
+{
+	char err[512];
+	struct rules *rs = rules_load(path, stderr, err, sizeof(err));
+
+	if (rs == NULL) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	printf("%s: %zu watched %s\n", path, rules_count(rs), rules_count(rs) == 1 ? "block" : "blocks");
+	rules_describe(rs, stdout);
+	rules_free(rs);
+	return EXIT_OK;
 }
 
 int
@@ -875,6 +969,8 @@ main(int argc, char **argv)
 	char err[512];
 
 	parse_args(argc, argv, &o);
+	if (o.check_rules != NULL)
+		return check_rules(o.check_rules);
 	if (siphash_seed() != 0)
 		die(EXIT_RUNTIME, "cannot seed the hash key: %s", strerror(errno));
 	r.o = &o;
@@ -886,6 +982,13 @@ main(int argc, char **argv)
 		if (r.rules == NULL)
 			die(EXIT_RUNTIME, "%s", err);
 	}
+	r.trust = trust_new(o.no_default_ca, o.ca_bundles, o.n_ca_bundles, o.ca_path, err, sizeof(err));
+	if (r.trust == NULL)
+		die(EXIT_RUNTIME, "%s", err);
+	if (!trust_usable(r.trust) && !o.quiet && !o.no_default_ca)	/* not asked for */
+		log_warn("no CA certificate to trust (install ca-certificates, or give --ca-bundle): "
+		    "certificate chains are not validated");
+	o.cfg.trust = r.trust;
 	open_sources(&r);
 	if (ev_out_open(&out, o.out_path, o.n_ifaces > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s", err);
@@ -930,5 +1033,6 @@ main(int argc, char **argv)
 		r.rc = EXIT_RUNTIME;
 	}
 	rules_free(r.rules);
+	trust_free(r.trust);
 	return r.rc;
 }

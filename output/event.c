@@ -528,26 +528,64 @@ put_ocsp(struct json_w *w, const struct ev_handshake *hs)
 	json_obj_end(w);
 }
 
+/* The chain's validation, and what is wrong with the handshake. */
+static void
+put_judgement(struct json_w *w, const struct judgement *j)
+{
+	if (j->trust.checked || j->host != TRUST_HOST_NOT_CHECKED) {
+		json_obj_begin(w, "validation");
+		json_cstr(w, "status", j->trust.status);
+		if (j->trust.depth >= 0)
+			json_u64(w, "depth", (uint64_t)j->trust.depth);
+		if (j->trust.checked)
+			json_bool(w, "public_root", j->trust.public_root);
+		json_cstr(w, "hostname", trust_host_str(j->host));
+		json_obj_end(w);
+	}
+	if (j->n_findings > 0) {
+		json_arr_begin(w, "findings");
+		for (unsigned i = 0; i < j->n_findings; i++)
+			json_cstr(w, NULL, rules_reason_str(j->findings[i].reason));
+		json_arr_end(w);
+		json_arr_begin(w, "finding_details");
+		for (unsigned i = 0; i < j->n_findings; i++) {
+			json_obj_begin(w, NULL);
+			json_cstr(w, "reason", rules_reason_str(j->findings[i].reason));
+			json_bool(w, "alert", j->findings[i].alert);
+			json_cstr(w, "detail", j->findings[i].detail);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+	}
+}
+
 /* Fields of our own: the chain, what we could see, and why not. */
 static void
-put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, bool is_alert)
+put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, int alert)
 {
+	const struct judgement *j = hs->j;
 	char hex[65];
 
 	json_obj_begin(w, "tlsentry");
 	json_cstr(w, "handshake_id", id);
-	json_cstr(w, "verdict", ev_verdict_str(hs->verdict));
-	if (hs->rule != NULL) {
-		json_cstr(w, "watched_by", hs->rule->name);
-		json_cstr(w, "watched_name_from", hs->rule_name_source);
+	json_cstr(w, "verdict", ev_verdict_str(j->verdict));
+	if (j->rule != NULL) {
+		json_cstr(w, "watched_by", j->rule->name);
+		json_cstr(w, "watched_name_from", j->rule_name_source);
 	}
-	if (is_alert) {
-		json_cstr(w, "severity", rules_severity_str(hs->rule->severity));
-		json_arr_begin(w, "expected_issuers");
-		for (size_t i = 0; i < hs->rule->n_issuers; i++)
-			json_cstr(w, NULL, hs->rule->issuers[i].text);
-		json_arr_end(w);
+	if (alert >= 0) {
+		const struct judge_finding *f = &j->findings[alert];
+		json_cstr(w, "severity", rules_severity_str(f->severity));
+		json_cstr(w, "alert_detail", f->detail);
+		json_u64(w, "repeats", hs->repeats[f->reason]);
+		if (f->reason == R_UNEXPECTED_ISSUER && j->rule != NULL) {
+			json_arr_begin(w, "expected_issuers");
+			for (size_t i = 0; i < j->rule->n_issuers; i++)
+				json_cstr(w, NULL, j->rule->issuers[i].text);
+			json_arr_end(w);
+		}
 	}
+	put_judgement(w, j);
 	if (hs->sh != NULL)
 		put_version_code(w, "version_code", hs->sh->version);
 	json_bool(w, "certificate_visible", hs->cert_visible);
@@ -705,9 +743,18 @@ sb_server(struct sb *s, const struct ev_handshake *hs)
 static void
 sb_verdict(struct sb *s, const struct ev_handshake *hs)
 {
-	if (hs->rule == NULL)
+	const struct judgement *j = hs->j;
+
+	if (j->n_findings > 0) {
+		sb_str(s, "; findings:");
+		for (unsigned i = 0; i < j->n_findings; i++) {
+			sb_str(s, i ? ", " : " ");
+			sb_str(s, rules_reason_str(j->findings[i].reason));
+		}
+	}
+	if (j->rule == NULL)
 		return;
-	switch (hs->verdict) {
+	switch (j->verdict) {
 	case EV_ISSUER_OK:
 		sb_str(s, "; issuer expected by [");
 		break;
@@ -718,9 +765,9 @@ sb_verdict(struct sb *s, const struct ev_handshake *hs)
 		sb_str(s, "; watched by [");
 		break;
 	}
-	sb_str(s, hs->rule->name);
+	sb_str(s, j->rule->name);
 	sb_str(s, "]");
-	if (strcmp(hs->rule_name_source, "certificate") == 0)
+	if (strcmp(j->rule_name_source, "certificate") == 0)
 		sb_str(s, " (matched by the certificate's names: no usable SNI)");
 }
 
@@ -779,12 +826,13 @@ handshake_message(const struct ev_handshake *hs, struct sb *s)
 	sb_end(s);
 }
 
+/* The foundation's alert: whose issuer, and which ones the block expects. */
 static void
-alert_message(const struct ev_handshake *hs, struct sb *s)
+issuer_alert_message(const struct ev_handshake *hs, struct sb *s)
 {
 	const struct cert_info *leaf = hs->chain_len > 0 ? hs->chain[0] : NULL;
+	const struct rule *r = hs->j->rule;
 
-	sb_server(s, hs);
 	if (leaf != NULL && leaf->decoded) {
 		sb_str(s, ": certificate issued by '");
 		sb_str(s, leaf->issuer);
@@ -796,15 +844,40 @@ alert_message(const struct ev_handshake *hs, struct sb *s)
 		    "malformed), so its issuer is unknown");
 	}
 	sb_str(s, ", but [");
-	sb_str(s, hs->rule->name);
+	sb_str(s, r->name);
 	sb_str(s, "] expects ");
-	for (size_t i = 0; i < hs->rule->n_issuers; i++) {
+	for (size_t i = 0; i < r->n_issuers; i++) {
 		sb_str(s, i == 0 ? "'" : " or '");
-		sb_str(s, hs->rule->issuers[i].text);
+		sb_str(s, r->issuers[i].text);
 		sb_str(s, "'");
 	}
-	if (strcmp(hs->rule_name_source, "certificate") == 0)
+}
+
+static void
+alert_message(const struct ev_handshake *hs, unsigned i, struct sb *s)
+{
+	const struct judgement *j = hs->j;
+	const struct judge_finding *f = &j->findings[i];
+
+	sb_server(s, hs);
+	if (f->reason == R_UNEXPECTED_ISSUER) {
+		issuer_alert_message(hs, s);
+	} else {
+		sb_str(s, ": ");
+		sb_str(s, rules_reason_str(f->reason));
+		sb_str(s, ": ");
+		sb_str(s, f->detail);
+		if (f->by_rule) {
+			sb_str(s, " [");
+			sb_str(s, j->rule->name);
+			sb_str(s, "]");
+		}
+	}
+	if (j->rule != NULL && strcmp(j->rule_name_source, "certificate") == 0)
 		sb_str(s, "; watched because of the certificate's names (no usable SNI)");
+	if (hs->repeats[f->reason] > 0)
+		sb_fmt(s, "; %llu more like it since the last alert",
+		    (unsigned long long)hs->repeats[f->reason]);
 	/* the fact that matters most for triage: did the victim accept it? */
 	sb_str(s, hs->established ? "; the client accepted it and went on to encrypted data" :
 	    "; the client was not seen accepting it");
@@ -926,7 +999,7 @@ put_body(struct json_w *w, const struct ev_handshake *hs)
 
 static void
 put_tail(struct json_w *w, const struct ev_handshake *hs, const struct sb *msg,
-    const char *id, bool is_alert)
+    const char *id, int alert)
 {
 	put_related(w, hs);
 	if (hs->source_file != NULL) {
@@ -937,7 +1010,7 @@ put_tail(struct json_w *w, const struct ev_handshake *hs, const struct sb *msg,
 		json_obj_end(w);
 	}
 	json_str(w, "message", msg->b, msg->n);
-	put_tlsentry(w, hs, id, is_alert);
+	put_tlsentry(w, hs, id, alert);
 	json_obj_end(w);
 }
 
@@ -964,13 +1037,15 @@ ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
 	json_obj_end(w);
 	put_body(w, hs);
 	handshake_message(hs, &msg);
-	put_tail(w, hs, &msg, id, false);
+	put_tail(w, hs, &msg, id, -1);
 	write_event(o, false);
 }
 
 void
-ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reason)
+ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, unsigned i)
 {
+	const struct judge_finding *f = &hs->j->findings[i];
+	const char *reason = rules_reason_str(f->reason);
 	struct json_w *w = &o->w;
 	struct sb msg = { .n = 0 };
 	char id[17], alert_id[64];
@@ -988,16 +1063,16 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reaso
 	json_arr_end(w);
 	json_cstr(w, "dataset", "tlsentry.alert");
 	json_cstr(w, "module", "tlsentry");
-	json_u64(w, "severity", (uint64_t)rules_severity_score(hs->rule->severity));
+	json_u64(w, "severity", (uint64_t)rules_severity_score(f->severity));
 	json_cstr(w, "reason", reason);
 	json_obj_end(w);
 	put_body(w, hs);
 	json_obj_begin(w, "rule");
-	json_cstr(w, "name", hs->rule->name);
+	json_cstr(w, "name", f->by_rule ? hs->j->rule->name : "defaults");
 	json_cstr(w, "ruleset", "tlsentry");
 	json_obj_end(w);
-	alert_message(hs, &msg);
-	put_tail(w, hs, &msg, id, true);
+	alert_message(hs, i, &msg);
+	put_tail(w, hs, &msg, id, (int)i);
 	write_event(o, true);
 	keep_alert(o, &msg);
 }
@@ -1067,18 +1142,6 @@ ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size
 	o->n.n_metrics++;
 }
 
-const char *
-ev_verdict_str(enum ev_verdict v)
-{
-	switch (v) {
-	case EV_UNWATCHED:		return "unwatched";
-	case EV_ISSUER_OK:		return "issuer-ok";
-	case EV_UNEXPECTED_ISSUER:	return "unexpected-issuer";
-	case EV_NOT_VISIBLE:		return "not-visible";
-	case EV_NO_CERTIFICATE:		return "no-certificate";
-	}
-	return "?";
-}
 
 /*
  * Community ID v1: base64(SHA-1(seed(2) saddr daddr proto(1) pad(1) sport(2)

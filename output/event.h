@@ -17,20 +17,12 @@
 
 #include "../parser/cert.h"
 #include "../parser/tls_hs.h"
+#include "../rules/judge.h"
 #include "../rules/rules.h"
 #include "json.h"
 
 #define EV_ANOMALIES_MAX 8
 #define EV_ECS_VERSION "8.11.0"	/* the Elastic Common Schema version followed */
-
-/* What tlsentry concluded about the server certificate of a handshake. */
-enum ev_verdict {
-	EV_UNWATCHED,		/* no rule watches this name */
-	EV_ISSUER_OK,		/* watched, and the leaf's issuer is an expected one */
-	EV_UNEXPECTED_ISSUER,	/* watched, and it is not: an alert */
-	EV_NOT_VISIBLE,		/* watched, but the certificate is encrypted (TLS 1.3) */
-	EV_NO_CERTIFICATE,	/* watched, but no certificate was seen (resumed, cut) */
-};
 
 struct ev_handshake {
 	int64_t ts_us;		/* capture time of the first hello */
@@ -74,10 +66,10 @@ struct ev_handshake {
 	const char *anomalies[EV_ANOMALIES_MAX];
 	unsigned n_anomalies;
 
-	const struct rule *rule;	/* the block watching this name, or NULL */
-	const char *rule_name_source;	/* "sni" or "certificate": what matched */
-	enum ev_verdict verdict;
-	const struct rule_issuer *issuer_match;	/* the issuer line that matched */
+	const struct judgement *j;	/* the rule, verdict, chain status and findings */
+	uint64_t repeats[R_N];	/* per alerting finding: identical alerts suppressed
+				   since the last one raised (--alert-interval) */
+	bool suppressed[R_N];	/* this finding's alert is a repeat and was not raised */
 };
 
 struct ev_counts {
@@ -140,10 +132,8 @@ struct ev_iface {
 void ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size_t n,
     const struct ev_iface *ifs, size_t n_ifs);
 
-/* An alert for hs with its reason (e.g. "unexpected-issuer"). */
-void ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, const char *reason);
-
-const char *ev_verdict_str(enum ev_verdict v);
+/* An alert for one of hs's findings (hs->j->findings[i], which alerts). */
+void ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, unsigned i);
 
 /*
  * Community ID v1 (corelight/community-id-spec) of a flow, seed 0, into

@@ -198,6 +198,17 @@ read_sans(X509 *x, struct cert_info *ci)
 	return ok;
 }
 
+/* An ASN.1 time as seconds since the epoch; INT64_MIN when unreadable. */
+static int64_t
+epoch_of(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return INT64_MIN;
+	return (int64_t)timegm(&tm);
+}
+
 static void
 format_time(const ASN1_TIME *t, char *out, size_t outsz)
 {
@@ -289,6 +300,10 @@ fill_from_x509(X509 *x, struct cert_info *ci)
 	read_spki_pin(x, ci);
 	ci->version = (int)X509_get_version(x) + 1;
 	ci->self_issued = X509_NAME_cmp(subj, iss) == 0;	/* RFC 5280 s3.2: same name */
+	ci->not_before_s = epoch_of(X509_get0_notBefore(x));
+	ci->not_after_s = epoch_of(X509_get0_notAfter(x));
+	ci->is_ca = X509_check_ca(x) != 0;
+	ci->has_scts = X509_get_ext_by_NID(x, NID_ct_precert_scts, -1) >= 0;
 	return true;
 }
 
@@ -308,11 +323,17 @@ cert_decode(const uint8_t *der, size_t len)
 	ci->der_len = len;
 	if (!digest(md_sha256, der, len, ci->sha256) || !digest(md_sha1, der, len, ci->sha1))
 		goto fail;
+	ci->not_before_s = ci->not_after_s = INT64_MIN;
 	x = d2i_X509(NULL, &q, (long)len);
 	if (x != NULL && q == der + len) {	/* must use exactly the bytes sent */
 		ci->decoded = true;
 		if (!fill_from_x509(x, ci))
 			goto fail;
+		/* kept for chain checks; what OpenSSL holds for it is about
+		 * twice the DER plus its fixed structures */
+		ci->x509 = x;
+		ci->mem += 2 * len + CERT_X509_OVERHEAD;
+		return ci;
 	}
 	X509_free(x);
 	return ci;
@@ -342,6 +363,7 @@ cert_info_free(struct cert_info *ci)
 	for (size_t i = 0; i < ci->n_sans; i++)
 		free(ci->sans[i].value.p);
 	free(ci->sans);
+	X509_free(ci->x509);
 	free(ci);
 }
 
@@ -535,6 +557,7 @@ ocsp_read_single(OCSP_BASICRESP *bs, struct cert_ocsp *out)
 	if (single == NULL)
 		return;
 	out->has_single = true;
+	out->has_scts = OCSP_SINGLERESP_get_ext_by_NID(single, NID_ct_cert_scts, -1) >= 0;
 	st = OCSP_single_get0_status(single, &reason, &rev, &thisupd, &nextupd);
 	snprintf(out->cert_status, sizeof(out->cert_status), "%s",
 	    st == V_OCSP_CERTSTATUS_GOOD ? "good" : st == V_OCSP_CERTSTATUS_REVOKED ? "revoked" :

@@ -32,6 +32,9 @@
 #ifndef CERT_STR_MAX
 #define CERT_STR_MAX 4096	/* longest DN string kept; longer ones are cut */
 #endif
+#ifndef CERT_X509_OVERHEAD
+#define CERT_X509_OVERHEAD 2048	/* bytes charged for OpenSSL's X509 beyond 2x the DER */
+#endif
 #ifndef CERT_VALUE_MAX
 #define CERT_VALUE_MAX 1024	/* longest attribute value or SAN kept */
 #endif
@@ -81,6 +84,12 @@ struct cert_info {
 	char spki_pin[48];	/* base64 SHA-256 of SubjectPublicKeyInfo (RFC 7469) */
 	bool self_issued;	/* issuer name equals subject name (RFC 5280 s3.2) */
 	int version;		/* X.509 version number (1..3) */
+	int64_t not_before_s;	/* validity as seconds since the epoch; */
+	int64_t not_after_s;	/* INT64_MIN when unreadable */
+	bool is_ca;		/* basicConstraints cA */
+	bool has_scts;		/* embedded SCT list (RFC 6962 s3.3) */
+	void *x509;		/* the decoded certificate, for chain checks in
+				   parser/trust.c; an OpenSSL X509, opaque here */
 
 	/* cache bookkeeping */
 	size_t mem;		/* bytes this entry holds, for the cache's cap */
@@ -146,6 +155,7 @@ struct cert_ocsp {
 	char next_update[48];
 	char revocation_time[48];
 	int revocation_reason;	/* CRLReason code, -1 if none */
+	bool has_scts;		/* the SingleResponse carries SCTs (RFC 6962 s3.3) */
 };
 
 /*

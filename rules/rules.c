@@ -32,6 +32,29 @@ struct rules {
 	struct name_entry *suffix;	/* ".icloud.com", from "*.icloud.com" */
 	struct name_entry *parent;	/* "icloud.com" for each exact "x.icloud.com" */
 	size_t n_domains;
+	bool has_defaults;
+	unsigned default_alerts;	/* R_BIT()s alerting for every name */
+	enum rule_severity default_severity;
+};
+
+static const char *const reason_names[R_N] = {
+	[R_UNEXPECTED_ISSUER] = "unexpected-issuer",
+	[R_PIN_MISMATCH] = "pin-mismatch",
+	[R_UNTRUSTED_CHAIN] = "untrusted-chain",
+	[R_SELF_SIGNED] = "self-signed",
+	[R_HOSTNAME_MISMATCH] = "hostname-mismatch",
+	[R_EXPIRED] = "expired",
+	[R_NOT_YET_VALID] = "not-yet-valid",
+	[R_WEAK_KEY] = "weak-key",
+	[R_WEAK_SIGNATURE] = "weak-signature",
+	[R_LONG_VALIDITY] = "long-validity",
+	[R_OBSOLETE_VERSION] = "obsolete-version",
+	[R_WEAK_CIPHER] = "weak-cipher",
+	[R_MISSING_SCT] = "missing-sct",
+	[R_DOWNGRADE] = "downgrade",
+	[R_NEW_ISSUER] = "new-issuer",
+	[R_NEW_SERVER_FINGERPRINT] = "new-server-fingerprint",
+	[R_CERTIFICATE_NOT_VISIBLE] = "certificate-not-visible",
 };
 
 static size_t suffix_block(const struct name_entry *suffix, const char *name, size_t n,
@@ -68,7 +91,9 @@ struct parser {
 	char *err;
 	size_t errsz;
 	bool in_block;
+	bool in_defaults;	/* inside [defaults], not a watched block */
 	bool has_severity;
+	bool has_alert;
 };
 
 static bool perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -272,6 +297,13 @@ parse_domains(struct parser *ps, const char *v, size_t n)
 			    " ('*' is only allowed as a leading '*.')" : "");
 		if (++ps->rs->n_domains > RULES_DOMAINS_MAX)
 			return perr(ps, "more than %d domain patterns", RULES_DOMAINS_MAX);
+		char **nd = realloc(r->domains, (r->n_domains + 1) * sizeof(*nd));
+		if (nd == NULL || (nd[r->n_domains] = dup_n(tok, len)) == NULL) {
+			if (nd != NULL)
+				r->domains = nd;
+			return perr(ps, "out of memory");
+		}
+		r->domains = nd;
 		r->n_domains++;
 		norm[0] = '.';
 		if (!(wild ? index_domain(ps, norm, nlen + 1, true, shown) :
@@ -393,21 +425,140 @@ parse_issuer(struct parser *ps, const char *v, size_t n)
 }
 
 static bool
-parse_severity(struct parser *ps, const char *v, size_t n)
+severity_of(struct parser *ps, const char *v, size_t n, enum rule_severity *out)
 {
 	static const char *const names[] = { "low", "medium", "high", "critical" };
-	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
 
 	if (ps->has_severity)
-		return perr(ps, "severity given twice in [%s]", r->name);
+		return perr(ps, "severity given twice in this block");
 	for (int i = 0; i < 4; i++) {
 		if (strlen(names[i]) == n && strncasecmp(names[i], v, n) == 0) {
-			r->severity = (enum rule_severity)i;
+			*out = (enum rule_severity)i;
 			ps->has_severity = true;
 			return true;
 		}
 	}
 	return perr(ps, "severity '%.*s' is not low, medium, high or critical",
+	    (int)(n < 40 ? n : 40), v);
+}
+
+static bool
+parse_severity(struct parser *ps, const char *v, size_t n)
+{
+	if (ps->in_defaults)
+		return severity_of(ps, v, n, &ps->rs->default_severity);
+	return severity_of(ps, v, n, &ps->rs->blocks[ps->rs->n - 1].severity);
+}
+
+/* "ignore = a b", "alert = a b" or "alert = none": reason names into bits. */
+static bool
+parse_reasons(struct parser *ps, const char *key, const char *v, size_t n, bool none_ok,
+    unsigned *out)
+{
+	size_t i = 0;
+
+	*out = 0;
+	if (none_ok && n == 4 && strncasecmp(v, "none", 4) == 0)
+		return true;
+	if (n == 0)
+		return perr(ps, "'%s' with no reason", key);
+	while (i < n) {
+		enum rule_reason r;
+		while (i < n && (is_space(v[i]) || v[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < n && !is_space(v[i]) && v[i] != ',')
+			i++;
+		if (i == start)
+			break;
+		if (!rules_reason_parse(v + start, i - start, &r))
+			return perr(ps, "'%.*s' is not a reason (see the README's list)",
+			    (int)(i - start < 40 ? i - start : 40), v + start);
+		*out |= R_BIT(r);
+	}
+	return true;
+}
+
+static bool
+parse_yes_no(struct parser *ps, const char *key, const char *v, size_t n, bool *out)
+{
+	if ((n == 3 && strncasecmp(v, "yes", 3) == 0) || (n == 4 && strncasecmp(v, "true", 4) == 0))
+		*out = true;
+	else if ((n == 2 && strncasecmp(v, "no", 2) == 0) || (n == 5 && strncasecmp(v, "false", 5) == 0))
+		*out = false;
+	else
+		return perr(ps, "'%s' takes yes or no, not '%.*s'", key, (int)(n < 40 ? n : 40), v);
+	return true;
+}
+
+/* "pin-sha256 = BASE64" (RFC 7469 s2.4: base64 of a SHA-256, 44 characters). */
+static bool
+parse_pin(struct parser *ps, const char *v, size_t n)
+{
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+	char (*np)[RULES_PIN_LEN + 1];
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {	/* as HPKP headers quote it */
+		v++;
+		n -= 2;
+	}
+	if (n != RULES_PIN_LEN || v[n - 1] != '=')
+		return perr(ps, "pin-sha256 must be the base64 of a SHA-256 (44 characters "
+		    "ending in '=')");
+	for (size_t i = 0; i < n - 1; i++)
+		if (!(isalnum((unsigned char)v[i]) || v[i] == '+' || v[i] == '/'))
+			return perr(ps, "pin-sha256 has a character outside base64");
+	if (r->n_pins == RULES_ISSUERS_MAX)
+		return perr(ps, "more than %d pins in [%s]", RULES_ISSUERS_MAX, r->name);
+	np = realloc(r->pins, (r->n_pins + 1) * sizeof(*np));
+	if (np == NULL)
+		return perr(ps, "out of memory");
+	r->pins = np;
+	memcpy(r->pins[r->n_pins], v, n);
+	r->pins[r->n_pins++][n] = '\0';
+	return true;
+}
+
+/* "server-ja3s = MD5": a ServerHello fingerprint this block's servers send. */
+static bool
+parse_ja3s(struct parser *ps, const char *v, size_t n)
+{
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+	char (*nj)[33];
+
+	if (n != 32)
+		return perr(ps, "server-ja3s must be 32 hex digits (a JA3S MD5)");
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)v[i]))
+			return perr(ps, "server-ja3s must be 32 hex digits (a JA3S MD5)");
+	if (r->n_ja3s == RULES_ISSUERS_MAX)
+		return perr(ps, "more than %d server-ja3s in [%s]", RULES_ISSUERS_MAX, r->name);
+	nj = realloc(r->ja3s, (r->n_ja3s + 1) * sizeof(*nj));
+	if (nj == NULL)
+		return perr(ps, "out of memory");
+	r->ja3s = nj;
+	for (size_t i = 0; i < n; i++)
+		r->ja3s[r->n_ja3s][i] = (char)tolower((unsigned char)v[i]);
+	r->ja3s[r->n_ja3s++][n] = '\0';
+	return true;
+}
+
+/* "min-version = tls1.2" */
+static bool
+parse_min_version(struct parser *ps, const char *v, size_t n)
+{
+	static const struct { const char *name; uint16_t v; } vers[] = {
+		{ "tls1.0", 0x0301 }, { "tls1.1", 0x0302 }, { "tls1.2", 0x0303 }, { "tls1.3", 0x0304 },
+	};
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+
+	for (size_t i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
+		if (strlen(vers[i].name) == n && strncasecmp(vers[i].name, v, n) == 0) {
+			r->min_version = vers[i].v;
+			return true;
+		}
+	}
+	return perr(ps, "min-version '%.*s' is not tls1.0, tls1.1, tls1.2 or tls1.3",
 	    (int)(n < 40 ? n : 40), v);
 }
 
@@ -419,14 +570,20 @@ end_block(struct parser *ps)
 	unsigned here = ps->line;
 	bool ok = true;
 
+	if (ps->in_defaults) {
+		ps->in_defaults = false;
+		return true;
+	}
 	if (!ps->in_block)
 		return true;
 	r = &ps->rs->blocks[ps->rs->n - 1];
 	ps->line = r->line;			/* the error belongs to the block's header */
 	if (r->n_domains == 0)
 		ok = perr(ps, "block [%s] has no 'domains' line", r->name);
-	else if (r->n_issuers == 0)
-		ok = perr(ps, "block [%s] has no 'issuer' line", r->name);
+	else if (r->n_issuers == 0 && r->n_pins == 0 && r->min_version == 0 &&
+	    !r->require_trusted && !r->require_visible && r->n_ja3s == 0)
+		ok = perr(ps, "block [%s] checks nothing: give it an 'issuer' line (or "
+		    "pin-sha256, min-version, require-trusted, require-visible)", r->name);
 	ps->line = here;
 	return ok;
 }
@@ -443,6 +600,16 @@ begin_block(struct parser *ps, const char *p, size_t n)
 		if (!(isalnum((unsigned char)p[i]) || p[i] == '-' || p[i] == '_' || p[i] == '.'))
 			return perr(ps, "block name '%.*s' may hold only letters, digits, "
 			    "'-', '_' and '.'", (int)n, p);
+	if (n == 8 && memcmp(p, "defaults", 8) == 0) {
+		if (ps->rs->has_defaults)
+			return perr(ps, "[defaults] given twice");
+		ps->rs->has_defaults = true;
+		ps->in_defaults = true;
+		ps->in_block = false;
+		ps->has_severity = false;
+		ps->has_alert = false;
+		return true;
+	}
 	for (size_t i = 0; i < ps->rs->n; i++)
 		if (strlen(ps->rs->blocks[i].name) == n &&
 		    memcmp(ps->rs->blocks[i].name, p, n) == 0)
@@ -508,15 +675,48 @@ parse_line(struct parser *ps, const char *p, size_t n)
 	size_t kn = eq, vn = n - eq - 1;
 	trim(&k, &kn);
 	trim(&v, &vn);
+#define KEY(name) (kn == sizeof(name) - 1 && strncasecmp(k, name, kn) == 0)
+	if (ps->in_defaults) {
+		if (KEY("severity"))
+			return parse_severity(ps, v, vn);
+		if (KEY("alert")) {
+			if (ps->has_alert)
+				return perr(ps, "'alert' given twice in [defaults]");
+			ps->has_alert = true;
+			return parse_reasons(ps, "alert", v, vn, true, &ps->rs->default_alerts);
+		}
+		return perr(ps, "unknown key '%.*s' in [defaults] (expected alert or severity)",
+		    (int)(kn < 40 ? kn : 40), k);
+	}
 	if (!ps->in_block)
 		return perr(ps, "'%.*s' outside a [block]", (int)(kn < 40 ? kn : 40), k);
-	if (kn == 7 && strncasecmp(k, "domains", 7) == 0)
+	struct rule *r = &ps->rs->blocks[ps->rs->n - 1];
+	if (KEY("domains"))
 		return parse_domains(ps, v, vn);
-	if (kn == 6 && strncasecmp(k, "issuer", 6) == 0)
+	if (KEY("issuer"))
 		return parse_issuer(ps, v, vn);
-	if (kn == 8 && strncasecmp(k, "severity", 8) == 0)
+	if (KEY("severity"))
 		return parse_severity(ps, v, vn);
-	return perr(ps, "unknown key '%.*s' (expected domains, issuer or severity)",
+	if (KEY("pin-sha256"))
+		return parse_pin(ps, v, vn);
+	if (KEY("min-version"))
+		return parse_min_version(ps, v, vn);
+	if (KEY("require-trusted"))
+		return parse_yes_no(ps, "require-trusted", v, vn, &r->require_trusted);
+	if (KEY("require-visible"))
+		return parse_yes_no(ps, "require-visible", v, vn, &r->require_visible);
+	if (KEY("ignore")) {
+		unsigned bits;
+		if (!parse_reasons(ps, "ignore", v, vn, false, &bits))
+			return false;
+		r->ignore |= bits;
+		return true;
+	}
+	if (KEY("server-ja3s"))
+		return parse_ja3s(ps, v, vn);
+#undef KEY
+	return perr(ps, "unknown key '%.*s' (expected domains, issuer, severity, pin-sha256, "
+	    "min-version, require-trusted, require-visible, ignore or server-ja3s)",
 	    (int)(kn < 40 ? kn : 40), k);
 }
 
@@ -532,6 +732,8 @@ rules_parse(const char *text, size_t len, const char *name, FILE *warn, char *er
 		snprintf(err, errsz, "%s: out of memory", name);
 		return NULL;
 	}
+	ps.rs->default_alerts = RULES_DEFAULT_ALERTS;
+	ps.rs->default_severity = SEV_MEDIUM;
 	while (off < len) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
@@ -543,7 +745,7 @@ rules_parse(const char *text, size_t len, const char *name, FILE *warn, char *er
 	ps.line++;
 	if (!end_block(&ps))
 		goto fail;
-	if (ps.rs->n == 0) {
+	if (ps.rs->n == 0 && !ps.rs->has_defaults) {
 		snprintf(err, errsz, "%s: no [block] in the file: nothing would be watched", name);
 		goto fail;
 	}
@@ -604,6 +806,11 @@ rules_free(struct rules *rs)
 			free(r->issuers[j].text);
 		}
 		free(r->issuers);
+		free(r->pins);
+		free(r->ja3s);
+		for (size_t j = 0; j < r->n_domains; j++)
+			free(r->domains[j]);
+		free(r->domains);
 	}
 	free(rs->blocks);
 	index_free(&rs->exact);
@@ -763,4 +970,96 @@ rules_severity_score(enum rule_severity s)
 	case SEV_CRITICAL:	return 99;
 	}
 	return 73;
+}
+
+unsigned
+rules_default_alerts(const struct rules *rs)
+{
+	return rs != NULL ? rs->default_alerts : RULES_DEFAULT_ALERTS;
+}
+
+enum rule_severity
+rules_default_severity(const struct rules *rs)
+{
+	return rs != NULL ? rs->default_severity : SEV_MEDIUM;
+}
+
+const char *
+rules_reason_str(enum rule_reason r)
+{
+	return r < R_N ? reason_names[r] : "?";
+}
+
+bool
+rules_reason_parse(const char *p, size_t n, enum rule_reason *out)
+{
+	for (int i = 0; i < R_N; i++) {
+		if (strlen(reason_names[i]) == n && strncasecmp(reason_names[i], p, n) == 0) {
+			*out = (enum rule_reason)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+rules_pin_ok(const struct rule *r, const char *spki_b64)
+{
+	for (size_t i = 0; i < r->n_pins; i++)
+		if (strcmp(r->pins[i], spki_b64) == 0)
+			return true;
+	return false;
+}
+
+static void
+describe_reasons(FILE *out, unsigned bits)
+{
+	bool any = false;
+
+	for (int i = 0; i < R_N; i++) {
+		if (bits & R_BIT(i)) {
+			fprintf(out, "%s%s", any ? " " : "", reason_names[i]);
+			any = true;
+		}
+	}
+	if (!any)
+		fputs("none", out);
+}
+
+void
+rules_describe(const struct rules *rs, FILE *out)
+{
+	static const char *const vers[] = { "tls1.0", "tls1.1", "tls1.2", "tls1.3" };
+
+	fprintf(out, "[defaults] alert for every name: ");
+	describe_reasons(out, rules_default_alerts(rs));
+	fprintf(out, " (severity %s)%s\n", rules_severity_str(rules_default_severity(rs)),
+	    rs->has_defaults ? "" : ", built in");
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->blocks[i];
+		fprintf(out, "[%s] line %u: %zu domain pattern%s, severity %s\n", r->name, r->line,
+		    r->n_domains, r->n_domains == 1 ? "" : "s", rules_severity_str(r->severity));
+		fprintf(out, "  domains:");
+		for (size_t j = 0; j < r->n_domains; j++)
+			fprintf(out, " %s", r->domains[j]);
+		fputc('\n', out);
+		for (size_t j = 0; j < r->n_issuers; j++)
+			fprintf(out, "  issuer: %s\n", r->issuers[j].text);
+		if (r->n_pins > 0)
+			fprintf(out, "  %zu SPKI pin%s\n", r->n_pins, r->n_pins == 1 ? "" : "s");
+		if (r->min_version >= 0x0301 && r->min_version <= 0x0304)
+			fprintf(out, "  min-version: %s\n", vers[r->min_version - 0x0301]);
+		if (r->require_trusted)
+			fprintf(out, "  require-trusted\n");
+		if (r->require_visible)
+			fprintf(out, "  require-visible\n");
+		if (r->n_ja3s > 0)
+			fprintf(out, "  %zu known server fingerprint%s\n", r->n_ja3s,
+			    r->n_ja3s == 1 ? "" : "s");
+		if (r->ignore) {
+			fprintf(out, "  ignores: ");
+			describe_reasons(out, r->ignore);
+			fputc('\n', out);
+		}
+	}
 }

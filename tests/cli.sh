@@ -254,7 +254,8 @@ expect_stdout_lines_min 1
 n=$(count "$OUT" '"destination":\{[^}]*"port":4433[,}]')
 expect_eq "filter 'tcp port 4433': every event has destination port 4433 ($(lines "$OUT") events)" \
     "$(lines "$OUT")" "$n"
-expect_eq "filter 'tcp port 4433': alerts" 1 "$(count "$OUT" '"kind":"alert"')"
+expect_eq "filter 'tcp port 4433': unexpected-issuer alerts" 1 \
+    "$(count "$OUT" '"kind":"alert".*"severity":[0-9]+,"reason":"unexpected-issuer"')"
 
 # --- rules files ---------------------------------------------------------------
 
@@ -463,13 +464,23 @@ check_error 1 "second input missing (checked before reading)" "$T/no-such.pcap|N
 
 # --- the events ----------------------------------------------------------------
 
-check_exit 0 "run with -R samples/watch.rules" -- -R "$WATCH" -r "$STORY"
+# the story's sample CAs trusted, every alert raised: the two interceptions
+# are the only suspect handshakes, each an unexpected issuer on an untrusted chain
+SAMPLE_CAS=(--ca-bundle samples/certs/legit-root.pem --ca-bundle samples/certs/example-root.pem)
+check_exit 0 "run with -R samples/watch.rules" -- -R "$WATCH" "${SAMPLE_CAS[@]}" \
+    --alert-interval 0 -r "$STORY"
 expect_stdout_lines_min 1
 n=$(lines "$OUT")
 expect_eq "every stdout line is a JSON object" "$n" "$(count "$OUT" '^\{"@timestamp":.*\}$')"
-expect_eq "watch.rules: alerts" 2 "$(count "$OUT" '"kind":"alert"')"
-expect_eq "watch.rules: alerts naming Rogue Interception CA" 2 \
-    "$(grep -F '"kind":"alert"' "$OUT" | grep -cE '"message":"[^"]*Rogue Interception CA')"
+expect_eq "watch.rules: alerts" 4 "$(count "$OUT" '"kind":"alert"')"
+expect_eq "watch.rules: unexpected-issuer alerts naming Rogue Interception CA" 2 \
+    "$(grep -E '"severity":[0-9]+,"reason":"unexpected-issuer"' "$OUT" |
+    grep -cE '"message":"[^"]*Rogue Interception CA')"
+expect_eq "watch.rules: untrusted-chain alerts, all for the rogue chain" 2 \
+    "$(grep -E '"severity":[0-9]+,"reason":"untrusted-chain"' "$OUT" |
+    grep -cF '"status":"self-signed-in-chain"')"
+expect_eq "watch.rules: trusted sample chains validate" 3 \
+    "$(grep -F '"kind":"event"' "$OUT" | grep -cF '"validation":{"status":"ok"')"
 expect_stderr_has "handshakes"
 if grep -q "$(printf '\r')" "$ERR"; then
 	fail "no progress line when stderr is not a terminal (-R run)" \
@@ -525,6 +536,54 @@ check_error 2 "--stats-interval with a unit" "--stats-interval|whole number" \
 check_exit 1 "writing to a full device" -- -q -r "$STORY" -w /dev/full
 expect_eq "the write error is reported at once and at the end" 2 \
     "$(grep -c 'No space left on device' "$ERR")"
+
+# --- chain validation, alert repeats, --check-rules ---------------------------------
+
+check_error 1 "--ca-bundle that does not exist" "no-such.pem|cannot read" \
+    -- -q --ca-bundle "$T/no-such.pem" -r "$STORY"
+echo "not a certificate" > "$T/junk.pem"
+check_error 1 "--ca-bundle without a certificate" "junk.pem|no PEM certificate" \
+    -- -q --ca-bundle "$T/junk.pem" -r "$STORY"
+check_error 1 "--ca-path that is not a directory" "no-such-dir|CA directory" \
+    -- -q --ca-path "$T/no-such-dir" -r "$STORY"
+check_error 2 "--alert-interval that is not a number" "--alert-interval" \
+    -- --alert-interval soon -r "$STORY"
+# the system bundle alone: the story's sample CAs are nobody's, so every chain is
+# untrusted; the second interception (over IPv6) repeats the first's findings
+check_exit 0 "the system's CA bundle only" -- -R "$WATCH" -r "$STORY"
+expect_eq "system bundle: every visible chain is untrusted" 5 \
+    "$(grep -F '"kind":"event"' "$OUT" | grep -c '"findings":\["[a-z-]*",*[a-z"-]*untrusted-chain\|"findings":\["untrusted-chain"')"
+expect_stderr_has "repeated alerts not raised"
+expect_eq "system bundle: alerts (the IPv6 interception's are repeats)" 5 \
+    "$(count "$OUT" '"kind":"alert"')"
+check_exit 0 "--alert-interval 0: every alert" -- -q -R "$WATCH" --alert-interval 0 -r "$STORY"
+expect_eq "--alert-interval 0: alerts" 7 "$(count "$OUT" '"kind":"alert"')"
+check_exit 0 "--no-default-ca: no chain is validated" -- -q -R "$WATCH" --no-default-ca -r "$STORY"
+expect_eq "--no-default-ca: only the issuer alert" 1 "$(count "$OUT" '"kind":"alert"')"
+expect_eq "--no-default-ca: validation not checked" 0 "$(count "$OUT" '"validation":\{"status":"(ok|unable)')"
+
+check_exit 0 "--check-rules samples/watch.rules" -- --check-rules "$WATCH"
+expect_stdout_has "[icloud] line 7: 2 domain patterns, severity high"
+expect_stdout_has "domains: icloud.com *.icloud.com"
+expect_stdout_has "[defaults] alert for every name: untrusted-chain self-signed hostname-mismatch expired"
+rules_file checks.rules <<'RULES'
+[defaults]
+alert = expired
+[bank]
+domains = bank.example
+pin-sha256 = YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg=
+min-version = tls1.3
+RULES
+check_exit 0 "--check-rules with [defaults] and a pin" -- --check-rules "$T/checks.rules"
+expect_stdout_has "[defaults] alert for every name: expired (severity medium)"
+expect_stdout_has "1 SPKI pin"
+expect_stdout_has "min-version: tls1.3"
+rules_file bad-reason.rules <<'RULES'
+[defaults]
+alert = expired maybe-bad
+RULES
+check_error 1 "--check-rules with an unknown reason" "bad-reason.rules:2:|'maybe-bad' is not a reason" \
+    -- --check-rules "$T/bad-reason.rules"
 
 echo "tests/cli.sh: $N_PASS passed, $N_FAIL failed"
 [ "$N_FAIL" -eq 0 ]

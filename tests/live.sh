@@ -66,8 +66,9 @@ mkdir out && chown nobody out		# where nobody may create files (rotation)
 cd - >/dev/null || exit 1
 
 # tlsentry, live, as it would run on a gateway
+# (the test's CA is trusted, so the issuer rule alone decides what alerts)
 ip netns exec "$ns_c" "$bin" -i veth-c -R "$tmp/rules" -w "$tmp/out/events.json" \
-    --stats-interval 1 --pidfile "$tmp/out/pid" 2>"$tmp/stderr" &
+    --ca-bundle "$tmp/rogue.pem" --stats-interval 1 --pidfile "$tmp/out/pid" 2>"$tmp/stderr" &
 tpid=$!
 pids+=("$tpid")
 for _ in $(seq 50); do grep -q "capturing on" "$tmp/stderr" && break; sleep 0.1; done
@@ -153,7 +154,8 @@ printf '[watched]\ndomains = *.watched.example\nissuer = O=Good Trust\n' > "$tmp
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' samples/systemd/tlsentry.service |
     tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 ip netns exec "$ns_c" setpriv --bounding-set "-all,$caps" --no-new-privs \
-    "$bin" -i veth-c -R "$tmp/rules" -w "$tmp/unitlog/events.json" 2>"$tmp/unit.err" &
+    "$bin" -i veth-c -R "$tmp/rules" -w "$tmp/unitlog/events.json" --ca-bundle "$tmp/rogue.pem" \
+    2>"$tmp/unit.err" &
 upid=$!
 pids+=("$upid")
 for _ in $(seq 50); do grep -q "capturing on" "$tmp/unit.err" && break; sleep 0.1; done

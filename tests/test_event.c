@@ -42,7 +42,7 @@ emit_both(struct ev_handshake *hs, struct ev_counts *n)
 	T_EQ_I(ev_out_open(&o, NULL, false, err, sizeof(err)), 0);
 	o.fp = open_memstream(&out_buf, &out_len);
 	ev_emit_handshake(&o, hs);
-	ev_emit_alert(&o, hs, "unexpected-issuer");
+	ev_emit_alert(&o, hs, 0);		/* its first finding */
 	*n = o.n;
 	fclose(o.fp);
 	o.fp = NULL;
@@ -60,6 +60,7 @@ test_event_hostile_strings(void)
 	struct rule_issuer ri = { .text = "O=Good CA" };
 	struct rule r = { .name = "watch", .severity = SEV_HIGH, .issuers = &ri, .n_issuers = 1 };
 	struct ev_handshake hs;
+	struct judgement j;
 	struct ev_counts n;
 	uint8_t cip[16] = { 10, 0, 0, 1 }, sip[16] = { 10, 0, 0, 2 };
 	static const char sni[] = "evil\"\n\x01\xff.example";
@@ -95,9 +96,15 @@ test_event_hostile_strings(void)
 	hs.chain = chain;
 	hs.chain_len = hs.chain_total = 1;
 	hs.cert_visible = true;
-	hs.rule = &r;
-	hs.rule_name_source = "sni";
-	hs.verdict = EV_UNEXPECTED_ISSUER;
+	memset(&j, 0, sizeof(j));
+	j.rule = &r;
+	j.rule_name_source = "sni";
+	j.verdict = EV_UNEXPECTED_ISSUER;
+	j.n_findings = 1;
+	j.findings[0] = (struct judge_finding){ .reason = R_UNEXPECTED_ISSUER, .alert = true,
+	    .severity = SEV_HIGH, .by_rule = true, .detail = "issued by 'x'" };
+	j.trust.status = "not-checked";
+	hs.j = &j;
 
 	emit_both(&hs, &n);
 	T_EQ_U(n.n_events, 2);

@@ -199,7 +199,7 @@ test_rules_errors(void)
 	    "'*' is only allowed");
 	expect_error("domains = a.example\n", "t.rules:1:", "outside a [block]");
 	expect_error("[a]\ndomains = a.example\n\n[b]\ndomains = b.example\nissuer = O=B\n",
-	    "t.rules:1:", "no 'issuer'");
+	    "t.rules:1:", "checks nothing");
 	expect_error("[a]\nissuer = O=A\n", "t.rules:1:", "no 'domains'");
 	expect_error("[a]\ndomains = a.example\nissuer = O=A\n[a]\n", "t.rules:4:",
 	    "defined twice");
@@ -325,6 +325,83 @@ test_rules_garbage(void)
 	T_CHECK(1);
 }
 
+/* The keys of issue 6: pins, versions, trust, visibility, ignore, fingerprints, [defaults]. */
+static void
+test_rules_checks_and_defaults(void)
+{
+	const char *text =
+	    "[defaults]\n"
+	    "alert = untrusted-chain expired   # not hostname-mismatch\n"
+	    "severity = low\n"
+	    "[bank]\n"
+	    "domains = bank.example\n"
+	    "pin-sha256 = \"YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg=\"\n"
+	    "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+	    "min-version = TLS1.2\n"
+	    "require-trusted = yes\n"
+	    "require-visible = no\n"
+	    "ignore = downgrade, weak-cipher\n"
+	    "server-ja3s = 5D79EDF64E03689FF559A54E9D9487BC\n"
+	    "severity = critical\n";
+	struct rules *rs = parse(text);
+	const struct rule *r;
+
+	T_CHECK(rs != NULL);
+	if (rs == NULL) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	T_EQ_U(rules_default_alerts(rs), R_BIT(R_UNTRUSTED_CHAIN) | R_BIT(R_EXPIRED));
+	T_EQ_U(rules_default_severity(rs), SEV_LOW);
+	T_EQ_U(rules_count(rs), 1);		/* [defaults] watches nothing */
+	r = rules_match(rs, "bank.example", 12);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		T_EQ_U(r->n_pins, 2);
+		T_CHECK(rules_pin_ok(r, "YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="));
+		T_CHECK(rules_pin_ok(r, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+		T_CHECK(!rules_pin_ok(r, "AAAAj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+		T_EQ_U(r->min_version, 0x0303);
+		T_CHECK(r->require_trusted);
+		T_CHECK(!r->require_visible);
+		T_EQ_U(r->ignore, R_BIT(R_DOWNGRADE) | R_BIT(R_WEAK_CIPHER));
+		T_EQ_U(r->n_ja3s, 1);
+		T_EQ_STR(r->ja3s[0], "5d79edf64e03689ff559a54e9d9487bc");
+		T_EQ_U(r->severity, SEV_CRITICAL);
+		T_EQ_U(r->n_issuers, 0);		/* a pin-only block is valid */
+	}
+	rules_free(rs);
+
+	/* no [defaults]: the built-in set; "alert = none" silences it */
+	rs = parse("[a]\ndomains = a.example\nissuer = O=A\n");
+	T_EQ_U(rules_default_alerts(rs), RULES_DEFAULT_ALERTS);
+	rules_free(rs);
+	rs = parse("[defaults]\nalert = none\n");	/* a file with only [defaults] is fine */
+	T_CHECK(rs != NULL);
+	T_EQ_U(rules_default_alerts(rs), 0);
+	T_EQ_U(rules_count(rs), 0);
+	rules_free(rs);
+
+	for (int i = 0; i < R_N; i++) {		/* every reason's name reads back */
+		enum rule_reason back;
+		const char *name = rules_reason_str((enum rule_reason)i);
+		T_CHECK(rules_reason_parse(name, strlen(name), &back) && back == (enum rule_reason)i);
+	}
+
+	expect_error("[defaults]\nalert = spam\n", "t.rules:2:", "'spam' is not a reason");
+	expect_error("[defaults]\ndomains = a.example\n", "t.rules:2:", "in [defaults]");
+	expect_error("[defaults]\n[defaults]\n", "t.rules:2:", "given twice");
+	expect_error("[a]\ndomains = a.example\npin-sha256 = abc\n", "t.rules:3:", "44 characters");
+	expect_error("[a]\ndomains = a.example\npin-sha256 = "
+	    "!Lh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg=\n", "t.rules:3:", "outside base64");
+	expect_error("[a]\ndomains = a.example\nmin-version = ssl3\n", "t.rules:3:", "min-version");
+	expect_error("[a]\ndomains = a.example\nrequire-trusted = maybe\n", "t.rules:3:",
+	    "yes or no");
+	expect_error("[a]\ndomains = a.example\nserver-ja3s = xyz\n", "t.rules:3:", "32 hex");
+	expect_error("[a]\ndomains = a.example\nrequire-visible = no\n", "t.rules:1:",
+	    "checks nothing");
+}
+
 int
 main(void)
 {
@@ -338,5 +415,6 @@ main(void)
 	T_RUN(test_rules_cert_wildcards);
 	T_RUN(test_rules_shadowed_by_wildcard_warns);
 	T_RUN(test_rules_garbage);
+	T_RUN(test_rules_checks_and_defaults);
 	T_SUMMARY();
 }

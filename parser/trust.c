@@ -1,0 +1,371 @@
+/*
+ * trust.c: chain validation and host names, through OpenSSL.
+ *
+ * Distrusts: the chain (it comes off the wire; OpenSSL verifies it against
+ * the store loaded at start-up).  Owns: the store, the set of system roots
+ * and the verdict cache.  Only cert.c and this file see OpenSSL's X509.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "hashtab.h"
+#include "trust.h"
+
+/* A verdict remembered for one chain on one UTC day. */
+struct verdict_entry {
+	uint8_t key[40];		/* SHA-256 of the chain's hashes, then the day */
+	struct trust_verdict v;
+	bool used;
+	UT_hash_handle hh;
+};
+
+struct trust {
+	X509_STORE *store;
+	bool usable;
+	uint8_t (*system_roots)[32];	/* SHA-256 of the system bundle's certificates, sorted */
+	size_t n_system_roots;
+	struct verdict_entry *table;	/* uthash over ring */
+	struct verdict_entry *ring;	/* TRUST_CACHE_MAX, calloc'd: pages used as filled */
+	size_t next;
+	struct trust_stats st;
+};
+
+static int
+cmp_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static bool
+der_sha256(X509 *x, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int len = 0;
+	int n = i2d_X509(x, &der);
+	bool ok = n > 0 && EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) == 1 &&
+	    len == 32;
+
+	OPENSSL_free(der);
+	return ok;
+}
+
+/* Add every certificate of a PEM file to the store; note their hashes when
+ * they are the system's.  -1 when the file cannot be opened. */
+static int
+load_pem(struct trust *t, const char *path, bool system, size_t *n_out)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
+	size_t n = 0;
+
+	*n_out = 0;
+	if (b == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		uint8_t h[32];
+		if (X509_STORE_add_cert(t->store, x) == 1)
+			n++;
+		if (system && der_sha256(x, h)) {
+			uint8_t (*grown)[32] = realloc(t->system_roots,
+			    (t->n_system_roots + 1) * sizeof(*t->system_roots));
+			if (grown != NULL) {
+				t->system_roots = grown;
+				memcpy(t->system_roots[t->n_system_roots++], h, 32);
+			}
+		}
+		X509_free(x);
+	}
+	ERR_clear_error();		/* the loop ends on "no start line" */
+	BIO_free(b);
+	*n_out = n;
+	return 0;
+}
+
+struct trust *
+trust_new(bool no_system, const char *const *bundles, size_t n, const char *capath, char *err,
+    size_t errsz)
+{
+	struct trust *t = calloc(1, sizeof(*t));
+	size_t got;
+
+	if (t == NULL || (t->store = X509_STORE_new()) == NULL) {
+		snprintf(err, errsz, "out of memory for the CA store");
+		trust_free(t);
+		return NULL;
+	}
+	if (!no_system) {
+		const char *env = getenv(X509_get_default_cert_file_env());
+		const char *path = env != NULL && *env ? env : X509_get_default_cert_file();
+		if (load_pem(t, path, true, &got) == 0)
+			t->st.n_roots += got;
+		qsort(t->system_roots, t->n_system_roots, 32, cmp_hash);
+		t->st.n_system_roots = t->n_system_roots;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (load_pem(t, bundles[i], false, &got) != 0) {
+			snprintf(err, errsz, "%s: cannot read the CA bundle", bundles[i]);
+			trust_free(t);
+			return NULL;
+		}
+		if (got == 0) {
+			snprintf(err, errsz, "%s: no PEM certificate in the CA bundle", bundles[i]);
+			trust_free(t);
+			return NULL;
+		}
+		t->st.n_roots += got;
+	}
+	if (capath != NULL) {
+		struct stat sb;
+		if (stat(capath, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+		    X509_STORE_load_path(t->store, capath) != 1) {
+			ERR_clear_error();
+			snprintf(err, errsz, "%s: cannot use it as a CA directory", capath);
+			trust_free(t);
+			return NULL;
+		}
+	}
+	t->usable = t->st.n_roots > 0 || capath != NULL;
+	return t;
+}
+
+void
+trust_free(struct trust *t)
+{
+	if (t == NULL)
+		return;
+	HASH_CLEAR(hh, t->table);
+	free(t->ring);
+	free(t->system_roots);
+	X509_STORE_free(t->store);
+	free(t);
+}
+
+bool
+trust_usable(const struct trust *t)
+{
+	return t != NULL && t->usable;
+}
+
+/* OpenSSL's verify errors as stable short names. */
+static const char *
+error_name(int e)
+{
+	switch (e) {
+	case X509_V_OK:					return "ok";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:	return "unable-to-get-issuer";
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:	return "unable-to-verify-leaf-signature";
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:	return "self-signed";
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:	return "self-signed-in-chain";
+	case X509_V_ERR_CERT_HAS_EXPIRED:		return "expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:		return "not-yet-valid";
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:		return "bad-signature";
+	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:	return "bad-issuer-key";
+	case X509_V_ERR_INVALID_CA:			return "invalid-ca";
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:		return "path-length-exceeded";
+	case X509_V_ERR_INVALID_PURPOSE:		return "invalid-purpose";
+	case X509_V_ERR_CERT_REVOKED:			return "revoked";
+	case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+	case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:	return "bad-validity-field";
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+	case X509_V_ERR_EE_KEY_TOO_SMALL:		return "key-too-small";
+	case X509_V_ERR_CA_MD_TOO_WEAK:			return "md-too-weak";
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:		return "chain-too-long";
+	case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:	return "unhandled-critical-extension";
+	case X509_V_ERR_PERMITTED_VIOLATION:
+	case X509_V_ERR_EXCLUDED_VIOLATION:		return "name-constraints-violation";
+	default:					return "other-error";
+	}
+}
+
+static unsigned
+error_bit(int e)
+{
+	switch (e) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:	return TRUST_E_UNTRUSTED;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:	return TRUST_E_SELF_SIGNED;
+	case X509_V_ERR_CERT_HAS_EXPIRED:		return TRUST_E_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:		return TRUST_E_NOT_YET_VALID;
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:		return TRUST_E_BAD_SIGNATURE;
+	default:					return TRUST_E_OTHER;
+	}
+}
+
+/* Collects every error of one verification instead of stopping at the first. */
+struct collect {
+	int first, depth;
+	unsigned errors;
+};
+
+static int
+verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct collect *c = X509_STORE_CTX_get_app_data(ctx);
+	int e = X509_STORE_CTX_get_error(ctx);
+
+	if (ok || c == NULL)
+		return ok;
+	if (c->first == X509_V_OK) {
+		c->first = e;
+		c->depth = X509_STORE_CTX_get_error_depth(ctx);
+	}
+	c->errors |= error_bit(e);
+	return 1;			/* go on: an untrusted chain may be expired too */
+}
+
+static bool
+is_system_root(const struct trust *t, X509 *root)
+{
+	uint8_t h[32];
+
+	return t->n_system_roots > 0 && der_sha256(root, h) &&
+	    bsearch(h, t->system_roots, t->n_system_roots, 32, cmp_hash) != NULL;
+}
+
+static void
+verify_now(struct trust *t, struct cert_info *const *chain, size_t n, int64_t at_s,
+    struct trust_verdict *out)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	struct collect c = { .first = X509_V_OK, .depth = -1 };
+	int rc = -1;
+
+	if (ctx == NULL || untrusted == NULL)
+		goto done;
+	for (size_t i = 1; i < n; i++)
+		if (chain[i]->x509 != NULL)
+			(void)sk_X509_push(untrusted, chain[i]->x509);	/* borrowed */
+	if (X509_STORE_CTX_init(ctx, t->store, chain[0]->x509, untrusted) != 1)
+		goto done;
+	X509_STORE_CTX_set_app_data(ctx, &c);
+	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at_s);
+	rc = X509_verify_cert(ctx);
+	t->st.n_verified++;
+	if (rc == 1 && c.errors == 0) {
+		STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+		int k = built ? sk_X509_num(built) : 0;
+		out->public_root = k > 0 && is_system_root(t, sk_X509_value(built, k - 1));
+	}
+done:
+	if (rc < 0 && c.first == X509_V_OK) {	/* could not even start */
+		c.first = X509_V_ERR_UNSPECIFIED;
+		c.errors = TRUST_E_OTHER;
+	}
+	out->checked = true;
+	out->status = error_name(c.first);
+	out->depth = c.first == X509_V_OK ? -1 : c.depth;
+	out->errors = c.errors;
+	sk_X509_free(untrusted);
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+static void
+cache_key(struct cert_info *const *chain, size_t n, int64_t day, uint8_t key[40])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+
+	memset(key, 0, 40);
+	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (size_t i = 0; i < n; i++)
+			(void)EVP_DigestUpdate(md, chain[i]->sha256, 32);
+		(void)EVP_DigestFinal_ex(md, key, &len);
+	}
+	EVP_MD_CTX_free(md);
+	memcpy(key + 32, &day, sizeof(day));
+}
+
+static void
+cache_put(struct trust *t, const uint8_t key[40], const struct trust_verdict *v)
+{
+	struct verdict_entry *x;
+
+	if (t->ring == NULL && (t->ring = calloc(TRUST_CACHE_MAX, sizeof(*t->ring))) == NULL)
+		return;
+	x = &t->ring[t->next];
+	t->next = (t->next + 1) % TRUST_CACHE_MAX;
+	if (x->used)
+		HASH_DEL(t->table, x);
+	memcpy(x->key, key, sizeof(x->key));
+	x->v = *v;
+	hashtab_oom = 0;
+	HASH_ADD(hh, t->table, key, sizeof(x->key), x);
+	x->used = !hashtab_oom;
+}
+
+void
+trust_verify(struct trust *t, struct cert_info *const *chain, size_t n, int64_t at_s,
+    struct trust_verdict *out)
+{
+	struct verdict_entry *hit = NULL;
+	uint8_t key[40];
+	int64_t day = at_s >= 0 ? at_s / 86400 : -1 - (-1 - at_s) / 86400;
+
+	memset(out, 0, sizeof(*out));
+	out->status = "not-checked";
+	out->depth = -1;
+	if (!trust_usable(t) || n == 0 || chain[0] == NULL || chain[0]->x509 == NULL)
+		return;
+	cache_key(chain, n, day, key);
+	HASH_FIND(hh, t->table, key, sizeof(key), hit);
+	if (hit != NULL) {
+		*out = hit->v;
+		out->cached = true;
+		t->st.n_cached++;
+		return;
+	}
+	verify_now(t, chain, n, at_s, out);
+	cache_put(t, key, out);
+}
+
+enum trust_host
+trust_check_host(const struct cert_info *leaf, const char *name, size_t len)
+{
+	int rc;
+
+	if (leaf == NULL || leaf->x509 == NULL)
+		return TRUST_HOST_NOT_CHECKED;
+	if (name == NULL || len == 0 || memchr(name, '\0', len) != NULL)
+		return TRUST_HOST_NO_SNI;
+	rc = X509_check_host(leaf->x509, name, len, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
+	ERR_clear_error();
+	return rc == 1 ? TRUST_HOST_OK : TRUST_HOST_MISMATCH;
+}
+
+void
+trust_stats(const struct trust *t, struct trust_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t != NULL)
+		*out = t->st;
+}
+
+const char *
+trust_host_str(enum trust_host h)
+{
+	switch (h) {
+	case TRUST_HOST_OK:		return "ok";
+	case TRUST_HOST_MISMATCH:	return "mismatch";
+	case TRUST_HOST_NO_SNI:		return "no-sni";
+	case TRUST_HOST_NOT_CHECKED:	break;
+	}
+	return "not-checked";
+}
