@@ -16,13 +16,13 @@ CC      ?= cc
 
 # Debian packages the build and the tests need (installed by 'make deps').
 BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev libseccomp-dev \
-             ca-certificates
+             libpsl-dev publicsuffix ca-certificates
 TEST_PKGS  = python3 openssl iproute2 procps time
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto libseccomp 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp 2>/dev/null || \
-                echo -lpcap -lcrypto -lseccomp)
+PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto libseccomp libpsl 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp libpsl 2>/dev/null || \
+                echo -lpcap -lcrypto -lseccomp -lpsl)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
@@ -37,7 +37,7 @@ LIB_SRCS = engine.c sandbox.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
            parser/trust.c \
-           rules/rules.c rules/judge.c \
+           rules/rules.c rules/judge.c rules/learn.c \
            output/event.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))

@@ -798,6 +798,53 @@ alert_repeated(struct engine *e, const struct ev_handshake *hs, const struct jud
 	return false;
 }
 
+/*
+ * The registered domain a handshake is about: its SNI's, else its leaf's
+ * first DNS name's (an old client, or a bare IP connection).
+ */
+static bool
+name_of(const struct session *s, char *out, size_t outsz)
+{
+	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
+
+	if (s->ch != NULL && s->sni_usable)
+		return regdomain(s->ch->sni, s->ch->sni_len, out, outsz);
+	for (size_t i = 0; leaf != NULL && leaf->decoded && i < leaf->n_sans; i++)
+		if (leaf->sans[i].type == SAN_DNS)
+			return regdomain(leaf->sans[i].value.p, leaf->sans[i].value.len, out, outsz);
+	return false;
+}
+
+/* tlsentry learn: what this handshake teaches. */
+static void
+teach(struct session *s, const struct ev_handshake *hs, bool tls13)
+{
+	const struct judgement *j = &s->e->jd;
+	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
+	struct learn_sample sm = {
+		.leaf = leaf, .ca = s->chain_len > 1 ? s->chain[1] : NULL,
+		.validated = j->trust.checked && j->trust.errors == 0 && strcmp(j->trust.status, "ok") == 0,
+		.ja3s = hs->ja3s, .ja3s_string = hs->ja3s_string,
+		.version = s->sh != NULL ? s->sh->version : 0, .ts_s = s->ts_us / 1000000,
+	};
+
+	if (s->ch != NULL && s->sni_usable) {
+		sm.name = s->ch->sni;
+		sm.name_len = s->ch->sni_len;
+	} else if (leaf != NULL && leaf->decoded) {
+		for (size_t i = 0; i < leaf->n_sans && sm.name == NULL; i++) {
+			if (leaf->sans[i].type == SAN_DNS) {
+				sm.name = leaf->sans[i].value.p;
+				sm.name_len = leaf->sans[i].value.len;
+			}
+		}
+	}
+	for (unsigned i = 0; i < j->n_findings; i++)	/* the client offered more than chosen */
+		if (j->findings[i].reason == R_DOWNGRADE && !tls13)
+			sm.client_offered_more = strstr(j->findings[i].detail, "client offered") != NULL;
+	learn_add(s->e->cfg.learn, &sm);
+}
+
 /* What is wrong with the handshake, and which of it alerts now. */
 static void
 judge(struct session *s, struct ev_handshake *hs, bool tls13)
@@ -811,9 +858,15 @@ judge(struct session *s, struct ev_handshake *hs, bool tls13)
 		.at_s = s->ts_us / 1000000, .ja3s = hs->ja3s,
 	};
 
+	char domain[256];
+
 	for (unsigned i = 0; s->sh != NULL && i < s->sh->n_exts; i++)
 		if (s->sh->exts[i] == 18)		/* signed_certificate_timestamp */
 			in.sh_has_sct = true;
+	if (e->cfg.tofu != NULL && s->chain_len > 0 && s->chain[0]->decoded &&
+	    name_of(s, domain, sizeof(domain)) &&
+	    tofu_observe(e->cfg.tofu, domain, s->chain[0]->issuer, in.at_s))
+		in.new_issuer_domain = domain;
 	judge_handshake(&in, e->rules, e->cfg.trust, &e->jd);
 	hs->j = &e->jd;
 	for (unsigned i = 0; i < e->jd.n_findings; i++) {
@@ -887,6 +940,8 @@ emit(struct session *s)
 	hs.n_anomalies = s->n_anomalies;
 	judge(s, &hs, tls13);
 
+	if (e->cfg.learn != NULL)
+		teach(s, &hs, tls13);
 	ev_emit_handshake(e->out, &hs);
 	e->st.n_handshakes++;
 	if (s->cert_seen)

@@ -22,6 +22,7 @@
 #include "parser/cert.h"
 #include "parser/trust.h"
 #include "rules/judge.h"
+#include "rules/learn.h"
 #include "rules/rules.h"
 
 #ifndef ENGINE_MEMCAP
@@ -51,6 +52,8 @@ struct engine_cfg {
 	uint32_t hs_max;	/* 0: TLS_HS_MAX */
 	size_t memcap;		/* 0: ENGINE_MEMCAP */
 	struct trust *trust;	/* the CA store (borrowed), or NULL: no chain checks */
+	struct learn *learn;	/* tlsentry learn: every handshake taught (borrowed) */
+	struct tofu *tofu;	/* --state: issuers remembered per domain (borrowed) */
 	int64_t alert_interval_s;	/* one alert per finding per this many seconds of
 					   capture time; 0: ENGINE_ALERT_INTERVAL; <0: every one */
 };

@@ -307,7 +307,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->no_default_ca = true;
 			break;
 		case OPT_ALERTINTERVAL: {
-			uint64_t v = parse_num("--alert-interval", optarg, 0, 366u * 86400, false);
+			uint64_t v = parse_num("--alert-interval", optarg, 0, (uint64_t)366 * 86400, false);
 			o->cfg.alert_interval_s = v == 0 ? -1 : (int64_t)v;
 			break;
 		}
@@ -624,7 +624,7 @@ emit_metric(struct run *r)
 		{ "alerts_not_raised", "repeats", st.n_alerts_repeated },
 	};
 	/* then per reason: handshakes with each finding, alerts raised for it */
-	struct ev_counter all[sizeof(c) / sizeof(c[0]) + 2 * R_N];
+	struct ev_counter all[sizeof(c) / sizeof(c[0]) + (size_t)2 * R_N];
 	size_t n = sizeof(c) / sizeof(c[0]);
 
 	memcpy(all, c, sizeof(c));

@@ -109,7 +109,8 @@ trust_new(bool no_system, const char *const *bundles, size_t n, const char *capa
 		const char *path = env != NULL && *env ? env : X509_get_default_cert_file();
 		if (load_pem(t, path, true, &got) == 0)
 			t->st.n_roots += got;
-		qsort(t->system_roots, t->n_system_roots, 32, cmp_hash);
+		if (t->n_system_roots > 0)
+			qsort(t->system_roots, t->n_system_roots, 32, cmp_hash);
 		t->st.n_system_roots = t->n_system_roots;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -110,7 +110,8 @@ check_issuer_and_pins(const struct judge_input *in, struct judgement *j)
 		    leaf->issuer : "(unreadable)");
 	if (r->n_pins > 0 && (leaf != NULL || in->cert_unreadable)) {
 		for (size_t i = 0; i < in->chain_len && !pinned; i++)
-			pinned = in->chain[i]->decoded && rules_pin_ok(r, in->chain[i]->spki_pin);
+			pinned = in->chain[i] != NULL && in->chain[i]->decoded &&
+			    rules_pin_ok(r, in->chain[i]->spki_pin);
 		if (!pinned)
 			add(j, R_PIN_MISMATCH, "none of the %zu certificates' keys matches the %zu "
 			    "pin%s of [%s]", in->chain_len, r->n_pins, r->n_pins == 1 ? "" : "s",
@@ -213,7 +214,7 @@ check_hygiene(const struct judge_input *in, struct judgement *j)
 		if (leaf->not_after_s - leaf->not_before_s >= days * 86400)
 			add(j, R_LONG_VALIDITY, "the leaf is valid for %lld days, over the %lld "
 			    "publicly trusted certificates may have",
-			    (long long)((leaf->not_after_s - leaf->not_before_s) / 86400 + 1),
+			    (long long)(leaf->not_after_s - leaf->not_before_s) / 86400 + 1,
 			    (long long)days);
 	}
 	/* Chrome has required SCTs of certificates issued since 2018-04-30 */
@@ -336,7 +337,8 @@ decide(const struct rules *rs, struct judgement *j, struct judge_finding *f)
 		}
 	}
 	f->by_rule = by_rule;
-	f->alert = by_rule || (rules_default_alerts(rs) & bit);
+	/* new-issuer exists only when the operator keeps --state: it alerts */
+	f->alert = by_rule || (rules_default_alerts(rs) & bit) || f->reason == R_NEW_ISSUER;
 	f->severity = by_rule ? r->severity : rules_default_severity(rs);
 }
 
@@ -351,6 +353,9 @@ judge_handshake(const struct judge_input *in, const struct rules *rules, struct 
 	check_hygiene(in, out);
 	check_negotiation(in, out);
 	check_server_fingerprint(in, out);
+	if (in->new_issuer_domain != NULL && in->chain_len > 0)
+		add(out, R_NEW_ISSUER, "%s was only ever seen with other issuers before; now '%s'",
+		    in->new_issuer_domain, in->chain[0]->issuer);
 	for (unsigned i = 0; i < out->n_findings; i++) {
 		decide(rules, out, &out->findings[i]);
 		if (out->findings[i].alert)

@@ -54,6 +54,8 @@ struct judge_input {
 	bool ocsp_has_sct;	/* the stapled OCSP response carried SCTs */
 	int64_t at_s;		/* capture time, seconds since the epoch */
 	const char *ja3s;	/* the ServerHello's JA3S, or NULL */
+	const char *new_issuer_domain;	/* --state: this domain was only ever seen
+					   with other issuers before (else NULL) */
 };
 
 struct judgement {
