@@ -823,7 +823,7 @@ teach(struct session *s, const struct ev_handshake *hs, bool tls13)
 	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
 	struct learn_sample sm = {
 		.leaf = leaf, .ca = s->chain_len > 1 ? s->chain[1] : NULL,
-		.validated = j->trust.checked && j->trust.errors == 0 && strcmp(j->trust.status, "ok") == 0,
+		.validated = judge_chain_validated(j),
 		.ja3s = hs->ja3s, .ja3s_string = hs->ja3s_string,
 		.version = s->sh != NULL ? s->sh->version : 0, .ts_s = s->ts_us / 1000000,
 	};
@@ -863,10 +863,10 @@ judge(struct session *s, struct ev_handshake *hs, bool tls13)
 	for (unsigned i = 0; s->sh != NULL && i < s->sh->n_exts; i++)
 		if (s->sh->exts[i] == 18)		/* signed_certificate_timestamp */
 			in.sh_has_sct = true;
-	if (e->cfg.tofu != NULL && s->chain_len > 0 && s->chain[0]->decoded &&
-	    name_of(s, domain, sizeof(domain)) &&
-	    tofu_observe(e->cfg.tofu, domain, s->chain[0]->issuer, in.at_s))
-		in.new_issuer_domain = domain;
+	if (e->cfg.tofu != NULL && name_of(s, domain, sizeof(domain))) {
+		in.tofu = e->cfg.tofu;
+		in.domain = domain;
+	}
 	judge_handshake(&in, e->rules, e->cfg.trust, &e->jd);
 	hs->j = &e->jd;
 	for (unsigned i = 0; i < e->jd.n_findings; i++) {

@@ -26,6 +26,7 @@ static const char *const allowed[] = {
 	/* events, diagnostics, reading a capture file, reopening -w, reloading rules */
 	"read", "write", "writev", "pread64", "lseek", "close", "openat", "open",
 	"fstat", "newfstatat", "fstatat64", "statx", "fcntl", "unlink", "unlinkat",
+	"rename", "renameat", "renameat2", "fsync", "fdatasync",
 	/* live capture: libpcap's ring, its statistics and its exit */
 	"poll", "ppoll", "getsockopt", "setsockopt", "recvfrom", "recvmsg",
 	/* memory (mmap and mprotect only without PROT_EXEC, below) */

@@ -41,6 +41,7 @@
 #define INPUTS_MAX 512		/* files are all opened before privileges drop */
 #define IFACES_MAX 16
 #define DEFAULT_USER "nobody"	/* as tcpdump: never parse packets as root */
+#define STATE_SAVE_INTERVAL 300	/* seconds between --state writes */
 
 struct opts {
 	const char *inputs[INPUTS_MAX];
@@ -61,6 +62,10 @@ struct opts {
 	const char *ca_path;
 	bool no_default_ca;
 	const char *check_rules;	/* describe this rules file and exit */
+	bool learn;			/* tlsentry learn: write rules, no events */
+	const char *learn_out;		/* learn -o FILE; NULL: standard output */
+	unsigned duration_s;		/* live: stop after this long; 0: never */
+	const char *state_path;		/* --state FILE */
 	struct engine_cfg cfg;
 };
 
@@ -70,6 +75,10 @@ struct run {
 	struct trust *trust;
 	struct ev_out *out;
 	struct rules *rules;
+	struct learn *learn;
+	FILE *learn_fp;
+	struct tofu *tofu;
+	struct timespec last_state_save;
 	struct cap_src srcs[INPUTS_MAX > IFACES_MAX ? INPUTS_MAX : IFACES_MAX];
 	size_t n_srcs;
 	const struct cap_src *src;	/* the one being read */
@@ -86,6 +95,8 @@ static struct run *the_run;
 static const char usage_text[] =
     "usage: tlsentry -r FILE [-r FILE ...] [options]\n"
     "       tlsentry -i IFACE [-i IFACE ...] [options]\n"
+    "       tlsentry learn -r FILE ... | -i IFACE [--duration SECONDS] [-o RULES]\n"
+    "       tlsentry --check-rules FILE\n"
     "       tlsentry -h | --version\n"
     "\n"
     "Reads TLS handshakes from capture files or live interfaces and writes one\n"
@@ -119,9 +130,17 @@ static const char usage_text[] =
     "                   reason) alerts once per this much capture time, with a\n"
     "                   repeat count (default 3600; 0: every time)\n"
     "  --check-rules FILE  check a rules file, print what it watches, exit\n"
+    "  --state FILE     remember each domain's issuers across runs (trust on first\n"
+    "                   use): a domain seen with an issuer it never had raises\n"
+    "                   new-issuer; FILE's directory must be writable by the -Z user\n"
+    "  --duration SECONDS  live: stop capturing after this long\n"
     "  --no-seccomp     run without the system call filter (see README)\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
+    "\n"
+    "learn: read traffic you trust and write a rules file (-o RULES, default\n"
+    "standard output) with, per registered domain, the issuers and issuing-CA\n"
+    "pins of the chains that validated and the servers' JA3S fingerprints.\n"
     "\n"
     "SIZE takes a K, M or G suffix.  Signals: SIGINT/SIGTERM stop and report,\n"
     "SIGHUP reloads the rules and reopens -w.\n"
@@ -193,10 +212,30 @@ check_output_path(const struct opts *o)
 		usage_error("-w %s is also the rules file", o->out_path);
 }
 
+/* learn -o and --state overwrite their files: never an input's. */
+static void
+check_written_paths(const struct opts *o)
+{
+	const char *w[] = { o->learn_out, o->state_path };
+
+	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++) {
+		if (w[k] == NULL)
+			continue;
+		for (size_t i = 0; i < o->n_inputs; i++)
+			if (same_file(w[k], o->inputs[i]))
+				usage_error("%s is also an input capture", w[k]);
+		if (o->rules_path != NULL && same_file(w[k], o->rules_path))
+			usage_error("%s is also the rules file (-R)", w[k]);
+	}
+	if (o->learn_out != NULL && o->state_path != NULL && same_file(o->learn_out, o->state_path))
+		usage_error("%s is both -o and --state", o->learn_out);
+}
+
 enum {
 	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
 	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
 	OPT_CABUNDLE, OPT_CAPATH, OPT_NODEFAULTCA, OPT_ALERTINTERVAL, OPT_CHECKRULES,
+	OPT_STATE, OPT_DURATION,
 };
 
 static void
@@ -220,14 +259,22 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "no-default-ca", no_argument, NULL, OPT_NODEFAULTCA },
 		{ "alert-interval", required_argument, NULL, OPT_ALERTINTERVAL },
 		{ "check-rules", required_argument, NULL, OPT_CHECKRULES },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	if (argc > 1 && strcmp(argv[1], "learn") == 0) {
+		o->learn = true;
+		argv[1] = argv[0];		/* getopt reads from argv[1] on */
+		argc--;
+		argv++;
+	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:i:R:w:f:qZ:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:R:w:o:f:qZ:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (o->n_inputs == INPUTS_MAX)
@@ -255,6 +302,11 @@ parse_args(int argc, char **argv, struct opts *o)
 			if (o->out_path != NULL)
 				usage_error("%s", "-w given twice");
 			o->out_path = optarg;
+			break;
+		case 'o':
+			if (!o->learn)
+				usage_error("%s", "-o is for 'tlsentry learn' (events go to -w FILE)");
+			o->learn_out = optarg;
 			break;
 		case 'f':
 			o->bpf = optarg;
@@ -314,6 +366,12 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_CHECKRULES:
 			o->check_rules = optarg;
 			break;
+		case OPT_STATE:
+			o->state_path = optarg;
+			break;
+		case OPT_DURATION:
+			o->duration_s = (unsigned)parse_num("--duration", optarg, 1, 366u * 86400u, false);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -341,7 +399,12 @@ parse_args(int argc, char **argv, struct opts *o)
 		usage_error("%s", "no input: give -r FILE (or -r - for standard input) or -i IFACE");
 	if (o->n_inputs > 0 && o->n_ifaces > 0)
 		usage_error("%s", "-r and -i cannot be mixed");
+	if (o->duration_s > 0 && o->n_ifaces == 0)
+		usage_error("%s", "--duration is for live capture (-i); a file ends by itself");
+	if (o->learn && o->out_path != NULL)
+		usage_error("%s", "learn writes rules, not events: give -o RULES, not -w");
 	check_output_path(o);
+	check_written_paths(o);
 }
 
 /* --- signals ----------------------------------------------------------------- */
@@ -670,6 +733,21 @@ reload(struct run *r)
 		log_error("reload: %s", err);
 }
 
+/* --state: written at exit and, so a crash loses little, every few minutes. */
+static int
+save_state(struct run *r, bool quiet)
+{
+	char err[512];
+
+	clock_gettime(CLOCK_MONOTONIC, &r->last_state_save);
+	if (tofu_save(r->tofu, r->o->state_path, err, sizeof(err)) != 0) {
+		if (!quiet)
+			log_error("--state: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 housekeeping(struct run *r)
 {
@@ -677,9 +755,11 @@ housekeeping(struct run *r)
 
 	if (reload_requested)
 		reload(r);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (r->tofu != NULL && seconds_between(&r->last_state_save, &now) >= STATE_SAVE_INTERVAL)
+		(void)save_state(r, false);
 	if (r->o->stats_interval == 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (seconds_between(&r->last_stats, &now) >= r->o->stats_interval) {
 		r->last_stats = now;
 		emit_metric(r);
@@ -800,6 +880,7 @@ read_live(struct run *r)
 	struct pollfd pfd[IFACES_MAX];
 	char err[512];
 	int64_t last_tick = mono_us();
+	int64_t until = r->o->duration_s > 0 ? last_tick + (int64_t)r->o->duration_s * 1000000 : 0;
 
 	engine_tick(r->engine, last_tick);
 
@@ -831,6 +912,8 @@ read_live(struct run *r)
 			last_tick = mono_us();
 			engine_tick(r->engine, last_tick);
 		}
+		if (until != 0 && mono_us() >= until)
+			break;
 	}
 }
 
@@ -957,6 +1040,58 @@ check_rules(const char *path)
 	return EXIT_OK;
 }
 
+/* learn: where the rules go; opened before privileges drop. */
+static void
+open_learning(struct run *r, struct opts *o)
+{
+	if (!regdomain_init())
+		die(EXIT_RUNTIME, "cannot load a public suffix list");
+	if (o->learn) {
+		if ((r->learn = learn_new()) == NULL)
+			die(EXIT_RUNTIME, "out of memory");
+		r->learn_fp = o->learn_out != NULL ? fopen(o->learn_out, "w") : stdout;
+		if (r->learn_fp == NULL)
+			die(EXIT_RUNTIME, "%s: %s", o->learn_out, strerror(errno));
+		o->cfg.learn = r->learn;
+		o->out_path = "/dev/null";	/* learning writes no events */
+	}
+	if (o->state_path != NULL) {
+		char err[512];
+		if ((r->tofu = tofu_load(o->state_path, err, sizeof(err))) == NULL)
+			die(EXIT_RUNTIME, "--state %s", err);
+		o->cfg.tofu = r->tofu;
+	}
+}
+
+/* learn: write the rules; a line on what they hold. */
+static void
+finish_learning(struct run *r)
+{
+	const struct opts *o = r->o;
+	char sources[1024];
+	size_t n = 0;
+	struct learn_stats ls;
+
+	for (size_t i = 0; i < o->n_inputs && n < sizeof(sources); i++)
+		n += (size_t)snprintf(sources + n, sizeof(sources) - n, "%s%s", i ? ", " : "",
+		    o->inputs[i]);
+	for (size_t i = 0; i < o->n_ifaces && n < sizeof(sources); i++)
+		n += (size_t)snprintf(sources + n, sizeof(sources) - n, "%slive capture on %s",
+		    i ? ", " : "", o->ifaces[i]);
+	learn_write(r->learn, r->learn_fp, sources);
+	learn_stats(r->learn, &ls);
+	if ((r->learn_fp != stdout ? fclose(r->learn_fp) : fflush(r->learn_fp)) != 0) {
+		log_error("%s: %s", o->learn_out ? o->learn_out : "standard output", strerror(errno));
+		r->rc = EXIT_RUNTIME;
+	} else if (!o->quiet) {
+		log_info("learned %llu registered domains from %llu handshakes (%llu validated)%s%s",
+		    (unsigned long long)ls.n_domains, (unsigned long long)ls.n_samples,
+		    (unsigned long long)ls.n_validated, o->learn_out ? ": " : "",
+		    o->learn_out ? o->learn_out : "");
+	}
+	learn_free(r->learn);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -989,6 +1124,8 @@ main(int argc, char **argv)
 		log_warn("no CA certificate to trust (install ca-certificates, or give --ca-bundle): "
 		    "certificate chains are not validated");
 	o.cfg.trust = r.trust;
+	if (o.learn || o.state_path != NULL)
+		open_learning(&r, &o);
 	open_sources(&r);
 	if (ev_out_open(&out, o.out_path, o.n_ifaces > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s", err);
@@ -996,6 +1133,9 @@ main(int argc, char **argv)
 	if (o.pidfile != NULL)
 		write_pidfile(o.pidfile);
 	drop_privileges(&target);
+	if (r.tofu != NULL && save_state(&r, true) != 0)	/* can we write it as this user? */
+		die(EXIT_RUNTIME, "--state %s: cannot write it (%s) as uid %ld: its directory must "
+		    "be writable by the -Z user", o.state_path, strerror(errno), (long)getuid());
 
 	r.progress = !o.quiet && o.n_ifaces == 0 && isatty(STDERR_FILENO);
 	o.cfg.live_clock = o.n_ifaces > 0;
@@ -1026,6 +1166,11 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < r.n_srcs; i++)
 		cap_close(&r.srcs[i]);
 	engine_free(r.engine);
+	if (r.learn != NULL)
+		finish_learning(&r);
+	if (r.tofu != NULL && save_state(&r, false) != 0)
+		r.rc = EXIT_RUNTIME;
+	tofu_free(r.tofu);
 	if (ev_out_close(&out) != 0) {
 		log_error("%s: %llu failed %s: events were lost (first error: %s)",
 		    o.out_path ? o.out_path : "standard output", (unsigned long long)out.n.n_write_errors,

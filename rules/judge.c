@@ -13,6 +13,7 @@
 
 #include "../parser/tls_names.h"
 #include "judge.h"
+#include "learn.h"
 
 /* RFC 8446 s4.1.3: the last 8 bytes of a ServerHello random from a TLS 1.3
  * server that negotiated TLS 1.2 (then 0x01) or below (0x00). */
@@ -304,6 +305,29 @@ check_server_fingerprint(const struct judge_input *in, struct judgement *j)
 	    "learned", in->ja3s, r->n_ja3s, r->name);
 }
 
+bool
+judge_chain_validated(const struct judgement *j)
+{
+	return j->trust.checked && j->trust.errors == 0 && strcmp(j->trust.status, "ok") == 0;
+}
+
+/*
+ * --state: a domain seen before only with other issuers.  The issuer is
+ * remembered when the chain validated, or when no store judges chains.
+ */
+static void
+check_new_issuer(const struct judge_input *in, struct judgement *j)
+{
+	const struct cert_info *leaf = in->chain_len > 0 ? in->chain[0] : NULL;
+	bool keep = !j->trust.checked || judge_chain_validated(j);
+
+	if (in->tofu == NULL || in->domain == NULL || leaf == NULL || !leaf->decoded)
+		return;
+	if (tofu_observe(in->tofu, in->domain, leaf->issuer, keep, in->at_s))
+		add(j, R_NEW_ISSUER, "%s was only ever seen with other issuers before; now '%s'",
+		    in->domain, leaf->issuer);
+}
+
 /* Does this finding alert, and at what severity? */
 static void
 decide(const struct rules *rs, struct judgement *j, struct judge_finding *f)
@@ -353,9 +377,7 @@ judge_handshake(const struct judge_input *in, const struct rules *rules, struct 
 	check_hygiene(in, out);
 	check_negotiation(in, out);
 	check_server_fingerprint(in, out);
-	if (in->new_issuer_domain != NULL && in->chain_len > 0)
-		add(out, R_NEW_ISSUER, "%s was only ever seen with other issuers before; now '%s'",
-		    in->new_issuer_domain, in->chain[0]->issuer);
+	check_new_issuer(in, out);
 	for (unsigned i = 0; i < out->n_findings; i++) {
 		decide(rules, out, &out->findings[i]);
 		if (out->findings[i].alert)

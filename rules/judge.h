@@ -54,8 +54,8 @@ struct judge_input {
 	bool ocsp_has_sct;	/* the stapled OCSP response carried SCTs */
 	int64_t at_s;		/* capture time, seconds since the epoch */
 	const char *ja3s;	/* the ServerHello's JA3S, or NULL */
-	const char *new_issuer_domain;	/* --state: this domain was only ever seen
-					   with other issuers before (else NULL) */
+	struct tofu *tofu;	/* --state: issuers remembered per domain, or NULL */
+	const char *domain;	/* the registered domain (SNI's, else the leaf's), or NULL */
 };
 
 struct judgement {
@@ -73,6 +73,9 @@ struct judgement {
 /* Judge one handshake.  rules and trust may be NULL (no rules, no store). */
 void judge_handshake(const struct judge_input *in, const struct rules *rules, struct trust *trust,
     struct judgement *out);
+
+/* The chain was verified and validated (no trust store: false). */
+bool judge_chain_validated(const struct judgement *j);
 
 const char *ev_verdict_str(enum ev_verdict v);
 

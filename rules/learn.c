@@ -123,8 +123,8 @@ learn_free(struct learn *l)
 }
 
 /*
- * An issuer name as a rules-file issuer line: every attribute, most
- * significant first, with the glob characters, commas and '#' escaped.
+ * An issuer name as a rules-file issuer line: every attribute (the rules
+ * match them in any order), with the glob characters, commas and '#' escaped.
  * NULL when a value holds bytes a text line cannot carry.
  */
 static char *
@@ -291,6 +291,12 @@ cmp_domain(const void *a, const void *b)
 	return strcmp((*(struct ldomain *const *)a)->name, (*(struct ldomain *const *)b)->name);
 }
 
+static const char *
+handshakes(uint64_t n)
+{
+	return n == 1 ? "handshake" : "handshakes";
+}
+
 static void
 write_domain(const struct ldomain *d, FILE *out)
 {
@@ -298,23 +304,23 @@ write_domain(const struct ldomain *d, FILE *out)
 
 	iso(d->first, a, sizeof(a));
 	iso(d->last, b, sizeof(b));
-	fprintf(out, "\n# %llu handshakes (%llu validated), %s to %s\n", (unsigned long long)d->n,
-	    (unsigned long long)d->n_validated, a, b);
+	fprintf(out, "\n# %llu %s (%llu validated), %s to %s\n", (unsigned long long)d->n,
+	    handshakes(d->n), (unsigned long long)d->n_validated, a, b);
 	fprintf(out, "[%s]\ndomains = %s *.%s\n", d->name, d->name, d->name);
 	for (unsigned i = 0; i < d->n_iss; i++) {
 		iso(d->iss[i].first, a, sizeof(a));
 		iso(d->iss[i].last, b, sizeof(b));
-		fprintf(out, "# %llu handshakes, %s to %s\nissuer = %s\n",
-		    (unsigned long long)d->iss[i].n, a, b, d->iss[i].line);
+		fprintf(out, "# %llu %s, %s to %s\nissuer = %s\n", (unsigned long long)d->iss[i].n,
+		    handshakes(d->iss[i].n), a, b, d->iss[i].line);
 	}
 	for (unsigned i = 0; i < d->n_pins; i++)
-		fprintf(out, "# the issuing CA %s, %llu handshakes\npin-sha256 = %s\n",
+		fprintf(out, "# the issuing CA %s, %llu %s\npin-sha256 = %s\n",
 		    d->pins[i].ca ? d->pins[i].ca : "?", (unsigned long long)d->pins[i].n,
-		    d->pins[i].pin);
+		    handshakes(d->pins[i].n), d->pins[i].pin);
 	for (unsigned i = 0; i < d->n_fps; i++)
-		fprintf(out, "# ServerHello %s (%llu handshakes)\nserver-ja3s = %s\n",
+		fprintf(out, "# ServerHello %s (%llu %s)\nserver-ja3s = %s\n",
 		    d->fps[i].text ? d->fps[i].text : "?", (unsigned long long)d->fps[i].n,
-		    d->fps[i].ja3s);
+		    handshakes(d->fps[i].n), d->fps[i].ja3s);
 	if (d->n_lower > 0)
 		fprintf(out, "# in %llu handshakes the server chose a lower version than the client "
 		    "offered:\n# that is how these servers are, not a downgrade\nignore = downgrade\n",
@@ -328,10 +334,11 @@ learn_write(const struct learn *l, FILE *out, const char *sources)
 	size_t n = 0, k = 0;
 
 	fprintf(out, "# Written by tlsentry learn from %s.\n", sources);
-	fprintf(out, "# %llu handshakes, %llu with a chain that validated, %llu registered "
-	    "domains%s.\n# Review it: every block below accepts what was seen, and only that.\n",
-	    (unsigned long long)l->st.n_samples, (unsigned long long)l->st.n_validated,
-	    (unsigned long long)l->st.n_domains,
+	fprintf(out, "# %llu %s, %llu with a chain that validated, %llu registered "
+	    "domain%s%s.\n# Review it: every block below accepts what was seen, and only that.\n",
+	    (unsigned long long)l->st.n_samples, handshakes(l->st.n_samples),
+	    (unsigned long long)l->st.n_validated, (unsigned long long)l->st.n_domains,
+	    l->st.n_domains == 1 ? "" : "s",
 	    l->st.n_dropped ? " (handshakes without a usable name left out)" : "");
 	HASH_ITER(hh, l->table, d, tmp)
 		n++;
@@ -442,14 +449,24 @@ remember(struct tofu *t, const char *domain, const char *dn, int64_t first, int6
 }
 
 bool
-tofu_observe(struct tofu *t, const char *domain, const char *issuer, int64_t ts_s)
+tofu_observe(struct tofu *t, const char *domain, const char *issuer, bool keep, int64_t ts_s)
 {
+	struct tdomain *d;
 	bool is_new = false;
 
 	if (t == NULL || domain == NULL || issuer == NULL)
 		return false;
-	(void)remember(t, domain, issuer, ts_s, ts_s, 1, &is_new);
-	return is_new;
+	if (keep) {
+		(void)remember(t, domain, issuer, ts_s, ts_s, 1, &is_new);
+		return is_new;
+	}
+	/* a chain that did not validate is compared, never remembered */
+	if ((d = tdomain_get(t, domain, false)) == NULL || d->n_iss == 0)
+		return false;
+	for (unsigned i = 0; i < d->n_iss; i++)
+		if (strcmp(d->iss[i].dn, issuer) == 0)
+			return false;
+	return true;
 }
 
 /*
@@ -542,8 +559,15 @@ tofu_save(const struct tofu *t, const char *path, char *err, size_t errsz)
 			    (long long)d->iss[i].last, (unsigned long long)d->iss[i].n, dn);
 		}
 	}
-	if (fflush(fp) != 0 || ferror(fp) || fclose(fp) != 0) {
-		snprintf(err, errsz, "%s: write error", tmp);
+	/* on disk before the rename, so a crash leaves the old state or the new */
+	if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0) {
+		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		fclose(fp);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(fp) != 0) {
+		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}

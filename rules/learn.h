@@ -82,10 +82,13 @@ struct tofu *tofu_load(const char *path, char *err, size_t errsz);
 
 /*
  * A leaf issued by issuer (its RFC 2253 name) for domain: true when the
- * domain was known with other issuers only (a new issuer).  Either way the
- * pair is remembered.
+ * domain was known with other issuers only (a new issuer).  With keep (the
+ * chain validated, or no trust store judges chains) the pair is remembered;
+ * an untrusted chain's issuer never is, so an interceptor seen once is not
+ * trusted ever after.
  */
-bool tofu_observe(struct tofu *t, const char *domain, const char *issuer, int64_t ts_s);
+bool tofu_observe(struct tofu *t, const char *domain, const char *issuer, bool keep,
+    int64_t ts_s);
 
 /* Write the state back (to a temporary file, then renamed over path). */
 int tofu_save(const struct tofu *t, const char *path, char *err, size_t errsz);

@@ -19,6 +19,13 @@
 #                        valid today, expired at capture time
 #   judge-earlier.pcap   the 2025 leaf, its timestamps moved back into its
 #                        validity: expired today, valid at capture time
+#   judge-learn-clean.pcap   learnme.test served as usual: TLS 1.2 for www and
+#                        api (chain through the intermediate), TLS 1.3 for www
+#   judge-learn-attack.pcap  learnme.test intercepted: www from the unknown
+#                        root, www from a leaf the root signed itself (a
+#                        valid chain, another issuer), www over TLS 1.3 from
+#                        a server choosing ChaCha20 (another ServerHello),
+#                        and one clean TLS 1.2 connection as before
 #   judge.rules          the rules the test uses (pins computed here)
 #   judge.truth.tsv      per connection: the findings and the alerts it must
 #                        give (decided here, from what was made)
@@ -101,6 +108,9 @@ leaf weak weak.judge.test weak.judge.test judge-int 90 1024
 leaf sha1 sha1.judge.test sha1.judge.test judge-int 90 2048 sha1
 leaf twoday later.judge.test later.judge.test judge-int 2
 leaf long public.judge.test public.judge.test judge-int 825
+leaf lgood www.learnme.test "www.learnme.test, DNS:api.learnme.test" judge-int 90
+leaf lroot www.learnme.test www.learnme.test judge-root 90
+leaf lrogue www.learnme.test www.learnme.test unknown-root 90
 SAN=self.judge.test openssl req -config "$PKI/ext.cnf" -x509 -new -newkey rsa:2048 -nodes -sha256 -days 90 \
     -keyout "$PKI/self.key" -out "$PKI/self.pem" -subj "/CN=self.judge.test" -extensions leaf \
     2>>"$LOGS/pki.log"
@@ -111,7 +121,8 @@ SAN=earlier.judge.test openssl ca -batch -config "$PKI/ext.cnf" -name ca_sect -c
     -keyfile "$PKI/judge-int.key" -in "$PKI/expired.csr" -out "$PKI/expired.pem" -notext \
     -startdate 20250101000000Z -enddate 20250201000000Z -extfile "$PKI/ext.cnf" -extensions leaf \
     >>"$LOGS/pki.log" 2>&1
-for c in judge-root judge-int unknown-root good multi wild stranger weak sha1 twoday long self expired; do
+for c in judge-root judge-int unknown-root good multi wild stranger weak sha1 twoday long self expired \
+    lgood lroot lrogue; do
     openssl x509 -in "$PKI/$c.pem" -out "$OUT/certs-judge/$c.pem"
 done
 pin() { openssl x509 -in "$PKI/$1.pem" -pubkey -noout | openssl pkey -pubin -outform der |
@@ -161,6 +172,19 @@ case_ 4482 twoday later.judge.test "$INT" -- -tls1_2
 stop_capture
 start_capture "$TMP/earlier.pcap"
 case_ 4483 expired earlier.judge.test "$INT" -- -tls1_2
+stop_capture
+
+log "capturing judge-learn-clean.pcap, judge-learn-attack.pcap"
+start_capture "$OUT/judge-learn-clean.pcap"
+case_ 4491 lgood www.learnme.test "$INT" -- -tls1_2
+case_ 4492 lgood api.learnme.test "$INT" -- -tls1_2
+case_ 4493 lgood www.learnme.test "$INT" -- -tls1_3
+stop_capture
+start_capture "$OUT/judge-learn-attack.pcap"
+case_ 4494 lrogue www.learnme.test "$PKI/unknown-root.pem" -- -tls1_2
+case_ 4495 lroot www.learnme.test - -- -tls1_2
+case_ 4496 lgood www.learnme.test "$INT" -ciphersuites TLS_CHACHA20_POLY1305_SHA256 -- -tls1_3
+case_ 4497 lgood api.learnme.test "$INT" -- -tls1_2
 stop_capture
 
 # move timestamps: classic pcap, 24-byte file header, 16-byte record headers
