@@ -38,7 +38,7 @@ LIB_SRCS = engine.c sandbox.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
            parser/trust.c \
            rules/rules.c rules/judge.c rules/learn.c \
-           output/event.c output/json.c output/log.c
+           output/event.c output/evidence.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -128,6 +128,12 @@ struct engine {
 	int64_t last_expire_us;
 	struct fp_text fp;		/* emit()'s scratch: too big for the stack */
 	struct judgement jd;		/* emit()'s too */
+	struct memcap evmem;		/* --evidence packet logs: a quarter of the budget,
+					   apart, so evidence never costs a handshake */
+	int cur_linktype;		/* the packet at hand, for the logs */
+	const struct pcap_pkthdr *cur_h;
+	const uint8_t *cur_p;
+	char evidence_path[4200];	/* emit()'s: a directory given by the user, a name */
 	struct alert_seen *alerts_table;	/* uthash over alerts_ring */
 	struct alert_seen *alerts_ring;	/* ENGINE_ALERT_KEYS_MAX, calloc'd on first use */
 	size_t alerts_next;
@@ -147,6 +153,7 @@ engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_ou
 	e->rules = rules;
 	e->out = out;
 	e->mem.limit = e->cfg.memcap ? e->cfg.memcap : ENGINE_MEMCAP;
+	e->evmem.limit = e->mem.limit / 4;
 	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
 	    &e->rst, on_flow_end, e);
 	e->certs = cert_cache_new(0, 0, &e->mem);
@@ -469,6 +476,26 @@ on_server_hello(struct session *s, int dir, const struct tls_msg *m)
 	s->tls[dir].ccs_is_compat = false;
 }
 
+/* --store-certs: the certificate as PEM, named by the SHA-256 of its DER. */
+static bool
+store_cert(struct evstore *st, const struct cert_info *ci, const uint8_t *der, size_t len)
+{
+	char name[EVIDENCE_NAME_MAX];
+	size_t cap = len / 48 * 66 + 200, n;
+	char *pem = malloc(cap);
+	int rc = -1;
+
+	if (pem == NULL)
+		return false;
+	for (size_t k = 0; k < 32; k++)
+		snprintf(name + 2 * k, 3, "%02x", ci->sha256[k]);
+	snprintf(name + 64, sizeof(name) - 64, ".pem");
+	if ((n = evidence_pem(der, len, pem, cap)) > 0)
+		rc = evstore_put(st, name, &(struct evpiece){ pem, n }, 1);
+	free(pem);
+	return rc == 0;
+}
+
 /* Take references to the server's certificates, leaf first. */
 static void
 add_chain(struct session *s, const struct tls_cert_list *cl)
@@ -487,6 +514,8 @@ add_chain(struct session *s, const struct tls_cert_list *cl)
 			continue;
 		s->chain[s->chain_len++] = ci;
 		s->e->st.n_certs++;
+		if (s->e->cfg.cert_store != NULL && !ci->stored)
+			ci->stored = store_cert(s->e->cfg.cert_store, ci, cl->der[i].p, cl->der[i].len);
 	}
 }
 
@@ -876,6 +905,41 @@ judge(struct session *s, struct ev_handshake *hs, bool tls13)
 	}
 }
 
+static bool
+raises_alert(const struct ev_handshake *hs)
+{
+	for (unsigned i = 0; i < hs->j->n_findings; i++)
+		if (hs->j->findings[i].alert && !hs->suppressed[hs->j->findings[i].reason])
+			return true;
+	return false;
+}
+
+/* --evidence: the flow's packets so far, named by time and handshake id. */
+static void
+keep_evidence(struct session *s, struct ev_handshake *hs)
+{
+	struct engine *e = s->e;
+	char id[17], name[EVIDENCE_NAME_MAX], when[32];
+	time_t t = (time_t)(hs->ts_us / 1000000);
+	struct tm tm;
+
+	if (s->f->app_log == NULL)
+		return;
+	ev_handshake_id(hs, id);
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "0");
+	snprintf(name, sizeof(name), "%s-%s.pcap", when, id);
+	if (pktlog_write(s->f->app_log, e->cfg.evidence, name) != 0) {
+		e->st.n_evidence_failed++;
+		return;
+	}
+	e->st.n_evidence_pcaps++;
+	snprintf(e->evidence_path, sizeof(e->evidence_path), "%s/%s", evstore_dir(e->cfg.evidence),
+	    name);
+	hs->evidence_pcap = e->evidence_path;
+	hs->evidence_partial = pktlog_partial(s->f->app_log);
+}
+
 static void
 emit(struct session *s)
 {
@@ -938,6 +1002,8 @@ emit(struct session *s)
 		hs.incomplete = s->cut_short;
 	memcpy(hs.anomalies, s->anomalies, sizeof(hs.anomalies));
 	hs.n_anomalies = s->n_anomalies;
+	if (e->cfg.cert_store != NULL)
+		hs.cert_store_dir = evstore_dir(e->cfg.cert_store);
 	judge(s, &hs, tls13);
 
 	if (e->cfg.learn != NULL)
@@ -950,6 +1016,8 @@ emit(struct session *s)
 		e->st.n_hidden_cert++;
 	if (hs.resumed)
 		e->st.n_resumed++;
+	if (e->cfg.evidence != NULL && raises_alert(&hs))
+		keep_evidence(s, &hs);
 	for (unsigned i = 0; i < e->jd.n_findings; i++) {
 		const struct judge_finding *fd = &e->jd.findings[i];
 		e->st.n_finding[fd->reason]++;
@@ -1018,6 +1086,26 @@ account(struct session *s)
 		e->st.n_giveup[why]++;
 }
 
+/* The flow's packets are no longer needed as evidence. */
+static void
+drop_log(struct engine *e, struct flow *f)
+{
+	pktlog_free(f->app_log, &e->evmem);
+	f->app_log = NULL;
+}
+
+/* --evidence: keep the packet at hand until the flow's handshake is judged. */
+static void
+log_packet(struct engine *e, struct flow *f)
+{
+	struct pktlog *l = f->app_log;
+
+	if (e->cfg.evidence == NULL || f->done)
+		return;
+	(void)pktlog_add(&l, &e->evmem, e->cur_linktype, e->cur_h, e->cur_p);
+	f->app_log = l;
+}
+
 /* Report the handshake and stop looking at the flow's bytes. */
 static void
 session_end(struct session *s)
@@ -1029,6 +1117,7 @@ session_end(struct session *s)
 	account(s);
 	f->done = true;
 	f->app = NULL;
+	drop_log(s->e, f);
 	reasm_finish(&f->rs[0]);
 	reasm_finish(&f->rs[1]);
 	session_free(s);
@@ -1052,10 +1141,13 @@ session_complete(const struct session *s)
 static void
 on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 {
+	struct engine *e = ctx;
 	struct session *s = f->app;
 
-	if (s == NULL)
+	if (s == NULL) {
+		drop_log(e, f);
 		return;
+	}
 	for (int d = 0; d < 2; d++)		/* what lies beyond a hole still counts */
 		reasm_flush(&f->rs[d], on_bytes, &s->ctx[d]);
 	if (s->tls_seen && !session_complete(s)) {
@@ -1074,7 +1166,6 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 			break;
 		}
 	}
-	(void)ctx;
 	session_end(s);
 }
 
@@ -1152,6 +1243,7 @@ handle_tcp(struct engine *e, const struct pkt *pkt)
 			return;
 	}
 	f->n_pkts++;
+	log_packet(e, f);
 	if (syn) {
 		reasm_syn(&f->rs[dir], pkt->seq);
 		f->syn_seen[dir] = true;
@@ -1328,6 +1420,7 @@ handle_udp(struct engine *e, const struct pkt *pkt)
 		f->client_hint = (int8_t)dir;
 	}
 	f->n_pkts++;
+	log_packet(e, f);
 	if (f->done || pkt->payload_len == 0)
 		return;
 	s = f->app;
@@ -1355,6 +1448,9 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 	e->st.n_packets++;
 	e->st.n_bytes += h->len;
 	e->pkt_us = capture_time(h);
+	e->cur_linktype = linktype;
+	e->cur_h = h;
+	e->cur_p = p;
 	if (e->cfg.live_clock) {
 		pkt.ts_us = e->now_us;		/* engine_tick() moves it, once a second */
 	} else {

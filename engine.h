@@ -22,6 +22,7 @@
 #include "parser/cert.h"
 #include "parser/trust.h"
 #include "rules/judge.h"
+#include "output/evidence.h"
 #include "rules/learn.h"
 #include "rules/rules.h"
 
@@ -54,6 +55,8 @@ struct engine_cfg {
 	struct trust *trust;	/* the CA store (borrowed), or NULL: no chain checks */
 	struct learn *learn;	/* tlsentry learn: every handshake taught (borrowed) */
 	struct tofu *tofu;	/* --state: issuers remembered per domain (borrowed) */
+	struct evstore *cert_store;	/* --store-certs (borrowed), or NULL */
+	struct evstore *evidence;	/* --evidence: alerting flows' packets (borrowed) */
 	int64_t alert_interval_s;	/* one alert per finding per this many seconds of
 					   capture time; 0: ENGINE_ALERT_INTERVAL; <0: every one */
 };
@@ -91,6 +94,8 @@ struct engine_stats {
 	uint64_t n_giveup[GIVEUP_N];
 	uint64_t n_nomem;	/* sessions not tracked for lack of memory */
 	uint64_t n_ctl_ignored;	/* RSTs and FINs outside the sender's window, not believed */
+	uint64_t n_evidence_pcaps;	/* --evidence files written */
+	uint64_t n_evidence_failed;	/* ... that could not be (see the store's stats) */
 	uint64_t n_duplicates;	/* handshakes seen again (another interface, a
 				   duplicated capture) and not reported twice */
 	struct flow_stats flows;

@@ -66,6 +66,9 @@ struct opts {
 	const char *learn_out;		/* learn -o FILE; NULL: standard output */
 	unsigned duration_s;		/* live: stop after this long; 0: never */
 	const char *state_path;		/* --state FILE */
+	const char *cert_dir;		/* --store-certs DIR */
+	const char *evidence_dir;	/* --evidence DIR */
+	uint64_t evidence_files, evidence_bytes;	/* --evidence-max, per directory */
 	struct engine_cfg cfg;
 };
 
@@ -79,6 +82,7 @@ struct run {
 	FILE *learn_fp;
 	struct tofu *tofu;
 	struct timespec last_state_save;
+	struct evstore *cert_store, *evidence;
 	struct cap_src srcs[INPUTS_MAX > IFACES_MAX ? INPUTS_MAX : IFACES_MAX];
 	size_t n_srcs;
 	const struct cap_src *src;	/* the one being read */
@@ -134,6 +138,12 @@ static const char usage_text[] =
     "                   use): a domain seen with an issuer it never had raises\n"
     "                   new-issuer; FILE's directory must be writable by the -Z user\n"
     "  --duration SECONDS  live: stop capturing after this long\n"
+    "  --store-certs DIR  write each distinct server certificate once, as PEM\n"
+    "                   named by its SHA-256\n"
+    "  --evidence DIR   write each alerting flow's handshake packets to a pcap\n"
+    "                   of its own; alerts name the files\n"
+    "  --evidence-max FILES[/SIZE]  bound each of those directories; the oldest\n"
+    "                   files go first (default 10000/1G)\n"
     "  --no-seccomp     run without the system call filter (see README)\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
@@ -216,7 +226,7 @@ check_output_path(const struct opts *o)
 static void
 check_written_paths(const struct opts *o)
 {
-	const char *w[] = { o->learn_out, o->state_path };
+	const char *w[] = { o->learn_out, o->state_path, o->cert_dir, o->evidence_dir };
 
 	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++) {
 		if (w[k] == NULL)
@@ -235,7 +245,7 @@ enum {
 	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
 	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
 	OPT_CABUNDLE, OPT_CAPATH, OPT_NODEFAULTCA, OPT_ALERTINTERVAL, OPT_CHECKRULES,
-	OPT_STATE, OPT_DURATION,
+	OPT_STATE, OPT_DURATION, OPT_STORECERTS, OPT_EVIDENCE, OPT_EVIDENCEMAX,
 };
 
 static void
@@ -261,12 +271,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "check-rules", required_argument, NULL, OPT_CHECKRULES },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "store-certs", required_argument, NULL, OPT_STORECERTS },
+		{ "evidence", required_argument, NULL, OPT_EVIDENCE },
+		{ "evidence-max", required_argument, NULL, OPT_EVIDENCEMAX },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->evidence_files = EVIDENCE_DEFAULT_FILES;
+	o->evidence_bytes = EVIDENCE_DEFAULT_BYTES;
 	if (argc > 1 && strcmp(argv[1], "learn") == 0) {
 		o->learn = true;
 		argv[1] = argv[0];		/* getopt reads from argv[1] on */
@@ -369,6 +384,25 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_STATE:
 			o->state_path = optarg;
 			break;
+		case OPT_STORECERTS:
+			o->cert_dir = optarg;
+			break;
+		case OPT_EVIDENCE:
+			o->evidence_dir = optarg;
+			break;
+		case OPT_EVIDENCEMAX: {
+			char files[32], *slash = strchr(optarg, '/');
+			size_t n = slash != NULL ? (size_t)(slash - optarg) : strlen(optarg);
+			if (n >= sizeof(files))
+				usage_error("--evidence-max: '%s' is not FILES[/SIZE]", optarg);
+			memcpy(files, optarg, n);
+			files[n] = '\0';
+			o->evidence_files = parse_num("--evidence-max", files, 1, 10000000, false);
+			if (slash != NULL)
+				o->evidence_bytes = parse_num("--evidence-max", slash + 1, 4096,
+				    (uint64_t)1 << 50, true);
+			break;
+		}
 		case OPT_DURATION:
 			o->duration_s = (unsigned)parse_num("--duration", optarg, 1, 366u * 86400u, false);
 			break;
@@ -685,6 +719,8 @@ emit_metric(struct run *r)
 		{ "certificate_cache", "decoded", st.certs.n_decoded },
 		{ "certificate_cache", "evicted", st.certs.n_evicted },
 		{ "alerts_not_raised", "repeats", st.n_alerts_repeated },
+		{ "evidence", "pcaps_written", st.n_evidence_pcaps },
+		{ "evidence", "pcaps_failed", st.n_evidence_failed },
 	};
 	/* then per reason: handshakes with each finding, alerts raised for it */
 	struct ev_counter all[sizeof(c) / sizeof(c[0]) + (size_t)2 * R_N];
@@ -950,6 +986,26 @@ summary_findings(const struct engine_stats *st)
 		fputc('\n', stderr);
 }
 
+/* What --store-certs and --evidence wrote, and what the bounds removed. */
+static void
+summary_evidence(const struct run *r, const struct engine_stats *st)
+{
+	const struct evstore *stores[] = { r->cert_store, r->evidence };
+	const char *what[] = { "certificates stored", "handshake captures kept" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct evstore_stats es;
+		if (stores[i] == NULL)
+			continue;
+		evstore_stats(stores[i], &es);
+		fprintf(stderr, "tlsentry: %s: %llu %s (%llu already there), %llu failed, %llu "
+		    "oldest removed (--evidence-max); %llu files, %llu bytes now\n",
+		    evstore_dir(stores[i]), U(es.n_written), what[i], U(es.n_present),
+		    U(es.n_failed), U(es.n_removed), U(es.n_files), U(es.n_bytes));
+	}
+	(void)st;
+}
+
 static void
 summary(const struct run *r, const struct engine_stats *st, double secs)
 {
@@ -1012,6 +1068,7 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 			    U(recv), U(drop), U(ifdrop));
 	}
 	summary_findings(st);
+	summary_evidence(r, st);
 	for (unsigned i = 0; i < out->n_alerts_kept; i++)
 		fprintf(stderr, "tlsentry: ALERT %s\n", out->alerts[i]);
 	if (st->n_alerts > out->n_alerts_kept)
@@ -1061,6 +1118,43 @@ open_learning(struct run *r, struct opts *o)
 			die(EXIT_RUNTIME, "--state %s", err);
 		o->cfg.tofu = r->tofu;
 	}
+}
+
+/* --store-certs, --evidence: made (for the -Z user) before privileges drop. */
+static void
+open_evidence(struct run *r, struct opts *o, const struct target_user *t)
+{
+	char err[512];
+	uid_t uid = t->change ? t->uid : (uid_t)-1;
+	gid_t gid = t->change ? t->gid : (gid_t)-1;
+
+	if (o->cert_dir != NULL) {
+		r->cert_store = evstore_open(o->cert_dir, o->evidence_files, o->evidence_bytes, uid,
+		    gid, err, sizeof(err));
+		if (r->cert_store == NULL)
+			die(EXIT_RUNTIME, "--store-certs %s", err);
+		o->cfg.cert_store = r->cert_store;
+	}
+	if (o->evidence_dir != NULL) {
+		r->evidence = evstore_open(o->evidence_dir, o->evidence_files, o->evidence_bytes, uid,
+		    gid, err, sizeof(err));
+		if (r->evidence == NULL)
+			die(EXIT_RUNTIME, "--evidence %s", err);
+		o->cfg.evidence = r->evidence;
+	}
+}
+
+/* After the drop: can we still write there? */
+static void
+check_evidence_writable(const struct run *r)
+{
+	const struct evstore *st[] = { r->cert_store, r->evidence };
+	const char *opt[] = { "--store-certs", "--evidence" };
+
+	for (size_t i = 0; i < 2; i++)
+		if (st[i] != NULL && !evstore_writable(st[i]))
+			die(EXIT_RUNTIME, "%s %s: not writable by uid %ld: make it the -Z user's",
+			    opt[i], evstore_dir(st[i]), (long)getuid());
 }
 
 /* learn: write the rules; a line on what they hold. */
@@ -1126,6 +1220,7 @@ main(int argc, char **argv)
 	o.cfg.trust = r.trust;
 	if (o.learn || o.state_path != NULL)
 		open_learning(&r, &o);
+	open_evidence(&r, &o, &target);
 	open_sources(&r);
 	if (ev_out_open(&out, o.out_path, o.n_ifaces > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s", err);
@@ -1133,6 +1228,7 @@ main(int argc, char **argv)
 	if (o.pidfile != NULL)
 		write_pidfile(o.pidfile);
 	drop_privileges(&target);
+	check_evidence_writable(&r);
 	if (r.tofu != NULL && save_state(&r, true) != 0)	/* can we write it as this user? */
 		die(EXIT_RUNTIME, "--state %s: cannot write it (%s) as uid %ld: its directory must "
 		    "be writable by the -Z user", o.state_path, strerror(errno), (long)getuid());
@@ -1171,6 +1267,8 @@ main(int argc, char **argv)
 	if (r.tofu != NULL && save_state(&r, false) != 0)
 		r.rc = EXIT_RUNTIME;
 	tofu_free(r.tofu);
+	evstore_free(r.cert_store);
+	evstore_free(r.evidence);
 	if (ev_out_close(&out) != 0) {
 		log_error("%s: %llu failed %s: events were lost (first error: %s)",
 		    o.out_path ? o.out_path : "standard output", (unsigned long long)out.n.n_write_errors,

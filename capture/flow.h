@@ -57,6 +57,7 @@ struct flow {
 	bool done;		/* the application wants no more of its bytes */
 	struct reasm rs[2];	/* d = 0: lo -> hi, d = 1: hi -> lo */
 	void *app;		/* owned by the application; freed in its end callback */
+	void *app_log;		/* the same: the flow's packets, kept for evidence */
 };
 
 struct flow_stats {

@@ -559,6 +559,38 @@ put_judgement(struct json_w *w, const struct judgement *j)
 	}
 }
 
+/* Where an analyst finds the certificates and the packets of an alert. */
+static void
+put_evidence(struct json_w *w, const struct ev_handshake *hs)
+{
+	char path[4200];		/* a directory given on the command line, a hash */
+	bool any = false;
+
+	for (size_t i = 0; hs->cert_store_dir != NULL && i < hs->chain_len; i++)
+		any |= hs->chain[i]->stored;
+	if (!any && hs->evidence_pcap == NULL)
+		return;
+	json_obj_begin(w, "evidence");
+	if (hs->evidence_pcap != NULL) {
+		json_cstr(w, "pcap", hs->evidence_pcap);
+		json_bool(w, "pcap_partial", hs->evidence_partial);
+	}
+	if (any) {
+		json_arr_begin(w, "certificates");
+		for (size_t i = 0; i < hs->chain_len; i++) {
+			char hex[65];
+			if (!hs->chain[i]->stored)
+				continue;
+			for (size_t k = 0; k < 32; k++)
+				snprintf(hex + 2 * k, 3, "%02x", hs->chain[i]->sha256[k]);
+			snprintf(path, sizeof(path), "%s/%s.pem", hs->cert_store_dir, hex);
+			json_cstr(w, NULL, path);
+		}
+		json_arr_end(w);
+	}
+	json_obj_end(w);
+}
+
 /* Fields of our own: the chain, what we could see, and why not. */
 static void
 put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, int alert)
@@ -584,6 +616,7 @@ put_tlsentry(struct json_w *w, const struct ev_handshake *hs, const char *id, in
 				json_cstr(w, NULL, j->rule->issuers[i].text);
 			json_arr_end(w);
 		}
+		put_evidence(w, hs);
 	}
 	put_judgement(w, j);
 	if (hs->sh != NULL)
@@ -888,8 +921,8 @@ alert_message(const struct ev_handshake *hs, unsigned i, struct sb *s)
  * A stable id for the handshake, the same in its alert: the first 16 hex
  * digits of SHA-256 over the Community ID and the capture time.
  */
-static void
-handshake_id(const struct ev_handshake *hs, char out[17])
+void
+ev_handshake_id(const struct ev_handshake *hs, char out[17])
 {
 	char cid[32], text[64];
 	unsigned char md[32];
@@ -1021,7 +1054,7 @@ ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
 	struct sb msg = { .n = 0 };
 	char id[17];
 
-	handshake_id(hs, id);
+	ev_handshake_id(hs, id);
 	json_reset(w);
 	put_head(w, hs, "event", id);
 	json_arr_begin(w, "category");
@@ -1050,7 +1083,7 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, unsigned i)
 	struct sb msg = { .n = 0 };
 	char id[17], alert_id[64];
 
-	handshake_id(hs, id);
+	ev_handshake_id(hs, id);
 	snprintf(alert_id, sizeof(alert_id), "%s-%s", id, reason);
 	json_reset(w);
 	put_head(w, hs, "alert", alert_id);

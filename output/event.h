@@ -70,7 +70,15 @@ struct ev_handshake {
 	uint64_t repeats[R_N];	/* per alerting finding: identical alerts suppressed
 				   since the last one raised (--alert-interval) */
 	bool suppressed[R_N];	/* this finding's alert is a repeat and was not raised */
+
+	/* evidence an alert points to: file paths, or NULL */
+	const char *cert_store_dir;	/* --store-certs: chain[i]->stored are there */
+	const char *evidence_pcap;	/* --evidence: this handshake's packets */
+	bool evidence_partial;		/* ... not all of them (over the per-flow cap) */
 };
+
+/* The handshake's stable id (16 hex digits), as in its events. */
+void ev_handshake_id(const struct ev_handshake *hs, char out[17]);
 
 struct ev_counts {
 	uint64_t n_events;	/* written */

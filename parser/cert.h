@@ -91,6 +91,8 @@ struct cert_info {
 	void *x509;		/* the decoded certificate, for chain checks in
 				   parser/trust.c; an OpenSSL X509, opaque here */
 
+	bool stored;		/* --store-certs wrote it (set by the engine) */
+
 	/* cache bookkeeping */
 	size_t mem;		/* bytes this entry holds, for the cache's cap */
 	unsigned refs;
