@@ -100,7 +100,8 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@rm -f $(BUILD)/run.jsonl
-	./tlsentry -r samples/icloud-story.pcap -R samples/watch.rules -w $(BUILD)/run.jsonl
+	./tlsentry -r samples/icloud-story.pcap -R samples/watch.rules -w $(BUILD)/run.jsonl \
+	  --ca-bundle samples/certs/legit-root.pem --ca-bundle samples/certs/example-root.pem
 	@echo "tlsentry: the events, one JSON object per line, are in $(BUILD)/run.jsonl"
 
 test: deps

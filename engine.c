@@ -153,7 +153,10 @@ engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_ou
 	e->rules = rules;
 	e->out = out;
 	e->mem.limit = e->cfg.memcap ? e->cfg.memcap : ENGINE_MEMCAP;
-	e->evmem.limit = e->mem.limit / 4;
+	if (e->cfg.evidence != NULL) {		/* a quarter of the budget, set apart */
+		e->evmem.limit = e->mem.limit / 4;
+		e->mem.limit -= e->evmem.limit;
+	}
 	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
 	    &e->rst, on_flow_end, e);
 	e->certs = cert_cache_new(0, 0, &e->mem);

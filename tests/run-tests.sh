@@ -61,6 +61,7 @@ soak_inputs=(samples/*.pcap)
 [ -d ../shared/corpus/pcap ] && soak_inputs+=(../shared/corpus/pcap/*)
 run soak "$build/tests/soak" 200 tests/soak.rules "${soak_inputs[@]}"
 run corpus python3 tests/oracle.py --bin "$bin" --corpus ../shared/corpus
+run corpus-alerts tests/corpus-alerts.sh "$bin"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
