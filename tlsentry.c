@@ -404,7 +404,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case OPT_DURATION:
-			o->duration_s = (unsigned)parse_num("--duration", optarg, 1, 366u * 86400u, false);
+			o->duration_s = (unsigned)parse_num("--duration", optarg, 1, (uint64_t)366 * 86400, false);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -1165,6 +1165,7 @@ finish_learning(struct run *r)
 	char sources[1024];
 	size_t n = 0;
 	struct learn_stats ls;
+	bool failed;
 
 	for (size_t i = 0; i < o->n_inputs && n < sizeof(sources); i++)
 		n += (size_t)snprintf(sources + n, sizeof(sources) - n, "%s%s", i ? ", " : "",
@@ -1174,14 +1175,18 @@ finish_learning(struct run *r)
 		    i ? ", " : "", o->ifaces[i]);
 	learn_write(r->learn, r->learn_fp, sources);
 	learn_stats(r->learn, &ls);
-	if ((r->learn_fp != stdout ? fclose(r->learn_fp) : fflush(r->learn_fp)) != 0) {
+	if (r->learn_fp == stdout)
+		failed = fflush(stdout) != 0;
+	else
+		failed = fclose(r->learn_fp) != 0;
+	if (failed) {
 		log_error("%s: %s", o->learn_out ? o->learn_out : "standard output", strerror(errno));
 		r->rc = EXIT_RUNTIME;
 	} else if (!o->quiet) {
-		log_info("learned %llu registered domains from %llu handshakes (%llu validated)%s%s",
-		    (unsigned long long)ls.n_domains, (unsigned long long)ls.n_samples,
-		    (unsigned long long)ls.n_validated, o->learn_out ? ": " : "",
-		    o->learn_out ? o->learn_out : "");
+		log_info("learned %llu registered %s from %llu %s (%llu validated)%s%s",
+		    U(ls.n_domains), plural(ls.n_domains, "domain", "domains"), U(ls.n_samples),
+		    plural(ls.n_samples, "handshake", "handshakes"), U(ls.n_validated),
+		    o->learn_out ? ": " : "", o->learn_out ? o->learn_out : "");
 	}
 	learn_free(r->learn);
 }

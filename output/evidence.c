@@ -313,6 +313,8 @@ pktlog_add(struct pktlog **lp, struct memcap *m, int linktype, const struct pcap
 		l->buf = g;
 		l->cap = ncap;
 	}
+	if (l->buf == NULL)		/* cannot happen: need > 0 made it grow */
+		return false;
 	put_u32(l->buf + l->len, (uint32_t)h->ts.tv_sec);
 	put_u32(l->buf + l->len + 4, (uint32_t)h->ts.tv_usec);
 	put_u32(l->buf + l->len + 8, h->caplen);

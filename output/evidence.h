@@ -25,7 +25,7 @@
 #define EVIDENCE_NAME_MAX 80		/* a file name in a store */
 #define EVIDENCE_DEFAULT_FILES 10000
 #define EVIDENCE_DEFAULT_BYTES ((uint64_t)1 << 30)
-#define PKTLOG_MAX (256 * 1024)		/* packet bytes kept per flow */
+#define PKTLOG_MAX ((size_t)256 * 1024)		/* packet bytes kept per flow */
 
 struct evstore_stats {
 	uint64_t n_written;	/* files written by this process */
