@@ -8,7 +8,7 @@
 # the process runs as nobody; metric events come with --stats-interval;
 # SIGHUP with new rules judges the next handshake by them and reopens the
 # rotated output; SIGHUP with broken rules keeps the old ones; SIGTERM stops
-# it with exit 0 and a summary.  Skipped, with a note, when not root or
+# it with exit 0 and a summary; `learn -i --duration` stops by itself.  Skipped, with a note, when not root or
 # when network namespaces are not available.
 set -u
 bin=$(realpath "${1:-./tlsentry}")
@@ -146,6 +146,19 @@ check "summary" 1 "$(grep -c 'tlsentry: 3 handshakes' "$tmp/stderr")"
 check "kernel counters in the summary" 1 "$(grep -c 'veth-c: the kernel received' "$tmp/stderr")"
 check "last line of the events is complete JSON" 0 \
     "$(tail -c 1 "$tmp/out/events.json" | od -An -c | grep -q '\\n'; echo $?)"
+
+# 4b. learning live for a duration: it stops by itself and writes the rules
+ip netns exec "$ns_c" "$bin" learn -i veth-c --duration 4 --ca-bundle "$tmp/rogue.pem" \
+    -o "$tmp/learned.rules" 2>"$tmp/learn.err" &
+lpid=$!
+pids+=("$lpid")
+for _ in $(seq 50); do grep -q "capturing on" "$tmp/learn.err" && break; sleep 0.1; done
+handshake
+wait "$lpid"
+check "learn -i --duration: exit status" 0 "$?"
+check "learn -i: the block of the registered domain" 1 "$(grep -c '^\[watched.example\]$' "$tmp/learned.rules")"
+check "learn -i: the issuer that validated" 1 "$(grep -c '^issuer = .*O=Rogue' "$tmp/learned.rules")"
+check "learn -i: the summary" 1 "$(grep -c 'learned 1 registered domain from 1 handshake' "$tmp/learn.err")"
 
 # 5. the systemd unit's capability set: root limited to what start-up needs
 #    (samples/systemd/tlsentry.service), event file in the user's own directory
