@@ -155,6 +155,14 @@ valgrind: all
 	  $(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r $$f -R samples/watch.rules \
 	    -w /dev/null || exit 1; \
 	done
+	@# judging with a trust store, learning, trust on first use, evidence files
+	@rm -rf $(BUILD)/vg && mkdir -p $(BUILD)/vg
+	$(VALGRIND) ./tlsentry learn -q -Z root --no-seccomp -r samples/judge-learn-clean.pcap \
+	  --ca-bundle samples/certs-judge/judge-root.pem -o /dev/null
+	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/judge-learn-clean.pcap \
+	  -r samples/judge-learn-attack.pcap -r samples/judge.pcap -R samples/judge.rules \
+	  --ca-bundle samples/certs-judge/judge-root.pem --state $(BUILD)/vg/state \
+	  --store-certs $(BUILD)/vg/certs --evidence $(BUILD)/vg/pcaps --evidence-max 5 -w /dev/null
 	@echo "valgrind: no errors, no leaks"
 
 install: tlsentry
