@@ -121,12 +121,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(FUZZ_PKGS)"
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz CFLAGS="-O1 -g" \
-	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" $(patsubst $(BUILD)/%,build/fuzz/%,$(FUZZERS))
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" $(patsubst $(BUILD)/%,build/fuzz/%,$(FUZZERS))
 	@tests/fuzz/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtlsentry.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(BUILD)/libtlsentry.a $(PKG_LIBS)
 
 SRCS = tlsentry.c $(LIB_SRCS)
 

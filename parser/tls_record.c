@@ -344,7 +344,8 @@ sslv2_body(struct tls_stream *s, struct rd *in, struct tls_msg *msg)
 {
 	size_t want = s->msg_len - s->msg_have, n = rd_left(in) < want ? rd_left(in) : want;
 
-	(void)rd_bytes(in, s->buf + s->msg_have, n);
+	if (n > 0)
+		(void)rd_bytes(in, s->buf + s->msg_have, n);
 	s->msg_have += (uint32_t)n;
 	if (s->msg_have < s->msg_len)
 		return;
@@ -402,7 +403,8 @@ handshake_bytes(struct tls_stream *s, struct rd *rec, struct tls_msg *msg, int *
 		n = rd_left(rec);
 	if (s->msg_keep && (*st = reserve(s, s->msg_have + n, s->msg_len)) != P_OK)
 		return;
-	if (s->msg_keep)
+	/* n is 0 for an empty message whose header crossed records: buf may be NULL */
+	if (s->msg_keep && n > 0)
 		(void)rd_bytes(rec, s->buf + s->msg_have, n);
 	else
 		(void)rd_skip(rec, n);

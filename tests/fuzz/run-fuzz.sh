@@ -16,6 +16,9 @@ for fz in "$build"/fuzz/fuzz_*; do
 	work="$build/corpus/$t"
 	mkdir -p "$work"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null
+	# what broke before, first: clang's checks (a zero offset applied to NULL)
+	# are stricter than the gcc build make check replays them with
+	cp -n tests/regress/"$t"-* "$work"/ 2>/dev/null
 	if [ "$t" = pcap ] || [ "$t" = pcap_struct ]; then
 		cp -n samples/*.pcap "$work"/ 2>/dev/null
 		[ -d ../shared/corpus/pcap ] && cp -n ../shared/corpus/pcap/* "$work"/ 2>/dev/null
