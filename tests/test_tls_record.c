@@ -199,6 +199,35 @@ test_tls_record_server_flight_fragmented(void)
 	free(saved);
 }
 
+/*
+ * An empty message (ServerHelloDone) whose 4-byte header crosses a record
+ * boundary: no body to copy, and no buffer may have been allocated for it
+ * (fuzz_pcap found a zero offset applied to NULL here).
+ */
+static void
+test_tls_record_empty_message_header_across_records(void)
+{
+	static struct transcript tr;
+	size_t rec, msgs;
+
+	t.n = 0;
+	rec = t.n;
+	tb_hs_begin(&t, TLS_HS_SERVER_HELLO);
+	tb_server_hello(&t, 0x0303, 0xc02f);
+	tb_close(&t);
+	tb_hs_begin(&t, TLS_HS_SERVER_HELLO_DONE);
+	tb_close(&t);
+	msgs = t.n - rec;
+	tb_recordize(&t, rec, TLS_CT_HANDSHAKE, msgs - 2);	/* 2 header bytes in the 2nd record */
+	tb_u8(&t, TLS_CT_CCS); tb_u16(&t, 0x0303); tb_u16(&t, 1); tb_u8(&t, 1);
+	run(t.b, t.n, whole_cut, &tr, NULL);
+	T_EQ_I(tr.n_msgs, 2);
+	T_EQ_I(tr.out[0], TLS_HS_SERVER_HELLO);
+	T_EQ_I(tr.stop, TLS_STOP_CCS);
+	T_EQ_I(tr.err, P_OK);
+	check_splits(&tr, NULL);
+}
+
 /* SMTP-style cleartext before the hello: found by the scanner. */
 static void
 test_tls_record_after_preamble(void)
@@ -446,6 +475,7 @@ main(void)
 {
 	T_RUN(test_tls_record_client_hello_then_ccs);
 	T_RUN(test_tls_record_server_flight_fragmented);
+	T_RUN(test_tls_record_empty_message_header_across_records);
 	T_RUN(test_tls_record_after_preamble);
 	T_RUN(test_tls_record_not_tls);
 	T_RUN(test_tls_record_tls13_compat_ccs);
