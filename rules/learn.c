@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include <libpsl.h>
+#include <openssl/evp.h>
 
 #include "../parser/hashtab.h"
 #include "learn.h"
+#include "rules.h"
 
 #define NAME_MAX_LEN 253
+#define TOFU_DN_MAX 1024		/* issuer bytes the state keeps as they are */
 
 
 static const psl_ctx_t *psl;
@@ -30,6 +33,19 @@ regdomain_init(void)
 	if (psl == NULL)
 		psl = psl_builtin();
 	return psl != NULL;
+}
+
+/*
+ * A last label of digits is an IPv4 address, not a name: the list's "*"
+ * rule would make "1.1" of 192.168.1.1.
+ */
+static bool
+last_label_numeric(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	const char *label = dot != NULL ? dot + 1 : name;
+
+	return strspn(label, "0123456789") == strlen(label);
 }
 
 bool
@@ -49,6 +65,8 @@ regdomain(const char *name, size_t len, char *out, size_t outsz)
 	if (low[len - 1] == '.')		/* one trailing dot is the same name */
 		len--;
 	low[len] = '\0';
+	if (len == 0 || last_label_numeric(low))
+		return false;
 	rd = psl_registrable_domain(psl, low);
 	if (rd == NULL || strlen(rd) + 1 > outsz)
 		return false;
@@ -135,7 +153,9 @@ issuer_line(const struct cert_info *leaf)
 
 	if (s == NULL)
 		return NULL;
-	for (size_t i = 0; i < leaf->n_issuer_attrs; i++) {
+	/* a rules issuer line holds RULES_CONSTRAINTS_MAX terms: the first ones
+	 * (most significant) still pin the issuer */
+	for (size_t i = 0; i < leaf->n_issuer_attrs && i < RULES_CONSTRAINTS_MAX; i++) {
 		const struct cert_attr *a = &leaf->issuer_attrs[i];
 		size_t need = strlen(a->name) + 2 * a->value.len + 4;
 		if (n + need + 1 > cap) {
@@ -448,14 +468,37 @@ remember(struct tofu *t, const char *domain, const char *dn, int64_t first, int6
 	return 0;
 }
 
+/*
+ * The issuer as the state keeps it: a name from the wire can be kilobytes,
+ * and a state line that cannot be read back would stop the next start.
+ * Over TOFU_DN_MAX bytes, its start and the SHA-256 of the whole.
+ */
+static const char *
+issuer_key(const char *dn, char *buf, size_t bufsz)
+{
+	unsigned char md[32];
+	size_t n;
+
+	if (strlen(dn) <= TOFU_DN_MAX)
+		return dn;
+	if (EVP_Digest(dn, strlen(dn), md, NULL, EVP_sha256(), NULL) != 1)
+		memset(md, 0, sizeof(md));
+	n = (size_t)snprintf(buf, bufsz, "%.*s... sha256:", TOFU_DN_MAX - 80, dn);
+	for (size_t i = 0; i < sizeof(md) && n + 3 <= bufsz; i++, n += 2)
+		snprintf(buf + n, bufsz - n, "%02x", md[i]);
+	return buf;
+}
+
 bool
 tofu_observe(struct tofu *t, const char *domain, const char *issuer, bool keep, int64_t ts_s)
 {
 	struct tdomain *d;
 	bool is_new = false;
+	char key[TOFU_DN_MAX + 1];
 
 	if (t == NULL || domain == NULL || issuer == NULL)
 		return false;
+	issuer = issuer_key(issuer, key, sizeof(key));
 	if (keep) {
 		(void)remember(t, domain, issuer, ts_s, ts_s, 1, &is_new);
 		return is_new;
