@@ -986,7 +986,7 @@ summary_findings(const struct engine_stats *st)
 		fputc('\n', stderr);
 }
 
-/* What --store-certs and --evidence wrote, and what the bounds removed. */
+/* What --store-certs, --evidence and --state wrote, and what the bounds refused. */
 static void
 summary_evidence(const struct run *r, const struct engine_stats *st)
 {
@@ -1002,6 +1002,17 @@ summary_evidence(const struct run *r, const struct engine_stats *st)
 		    "oldest removed (--evidence-max); %llu files, %llu bytes now\n",
 		    evstore_dir(stores[i]), U(es.n_written), what[i], U(es.n_present),
 		    U(es.n_failed), U(es.n_removed), U(es.n_files), U(es.n_bytes));
+	}
+	if (r->tofu != NULL) {
+		struct tofu_stats ts;
+		tofu_stats(r->tofu, &ts);
+		fprintf(stderr, "tlsentry: --state %s: %llu %s remembered, %llu new %s", r->o->state_path,
+		    U(ts.n_domains), plural(ts.n_domains, "domain", "domains"), U(ts.n_new_issuers),
+		    plural(ts.n_new_issuers, "issuer", "issuers"));
+		if (ts.n_refused > 0)
+			fprintf(stderr, ", %llu not remembered (over %d domains or %d issuers per "
+			    "domain)", U(ts.n_refused), LEARN_DOMAINS_MAX, LEARN_PER_DOMAIN_MAX);
+		fputc('\n', stderr);
 	}
 	(void)st;
 }

@@ -95,18 +95,39 @@ struct seen_fp {
 	uint64_t n;
 };
 
+/* Per registered domain; the lists grow to LEARN_PER_DOMAIN_MAX. */
 struct ldomain {
-	char name[NAME_MAX_LEN + 1];
+	UT_hash_handle hh;
 	uint64_t n, n_validated, n_lower;
 	int64_t first, last;
-	struct seen_issuer iss[LEARN_PER_DOMAIN_MAX];
-	unsigned n_iss;
-	struct seen_pin pins[LEARN_PER_DOMAIN_MAX];
-	unsigned n_pins;
-	struct seen_fp fps[LEARN_PER_DOMAIN_MAX];
-	unsigned n_fps;
-	UT_hash_handle hh;
+	struct seen_issuer *iss;
+	struct seen_pin *pins;
+	struct seen_fp *fps;
+	unsigned n_iss, cap_iss, n_pins, cap_pins, n_fps, cap_fps;
+	char name[];
 };
+
+/* Room for one more of n elements in *arr (capacity *cap); false: no more. */
+static bool
+grow(void *arr, unsigned *cap, unsigned n, size_t elem)
+{
+	void **p = arr;
+	unsigned ncap;
+	void *g;
+
+	if (n < *cap)
+		return true;
+	if (n >= LEARN_PER_DOMAIN_MAX)
+		return false;
+	ncap = *cap ? *cap * 2 : 1;
+	if (ncap > LEARN_PER_DOMAIN_MAX)
+		ncap = LEARN_PER_DOMAIN_MAX;
+	if ((g = realloc(*p, (size_t)ncap * elem)) == NULL)
+		return false;
+	*p = g;
+	*cap = ncap;
+	return true;
+}
 
 struct learn {
 	struct ldomain *table;
@@ -135,6 +156,9 @@ learn_free(struct learn *l)
 			free(d->pins[i].ca);
 		for (unsigned i = 0; i < d->n_fps; i++)
 			free(d->fps[i].text);
+		free(d->iss);
+		free(d->pins);
+		free(d->fps);
 		free(d);
 	}
 	free(l);
@@ -196,7 +220,8 @@ domain_of(struct learn *l, const struct learn_sample *sm)
 	HASH_FIND_STR(l->table, name, d);
 	if (d != NULL)
 		return d;
-	if (l->st.n_domains >= LEARN_DOMAINS_MAX || (d = calloc(1, sizeof(*d))) == NULL)
+	if (l->st.n_domains >= LEARN_DOMAINS_MAX ||
+	    (d = calloc(1, sizeof(*d) + strlen(name) + 1)) == NULL)
 		return NULL;
 	memcpy(d->name, name, strlen(name) + 1);
 	d->first = sm->ts_s;
@@ -221,7 +246,7 @@ note_issuer(struct ldomain *d, const struct learn_sample *sm)
 	for (i = 0; i < d->n_iss && strcmp(d->iss[i].line, line) != 0; i++)
 		;
 	if (i == d->n_iss) {
-		if (d->n_iss == LEARN_PER_DOMAIN_MAX) {
+		if (!grow(&d->iss, &d->cap_iss, d->n_iss, sizeof(*d->iss))) {
 			free(line);
 			return;
 		}
@@ -243,10 +268,10 @@ note_pin(struct ldomain *d, const struct learn_sample *sm)
 	for (i = 0; i < d->n_pins && strcmp(d->pins[i].pin, sm->ca->spki_pin) != 0; i++)
 		;
 	if (i == d->n_pins) {
-		if (d->n_pins == LEARN_PER_DOMAIN_MAX)
+		if (!grow(&d->pins, &d->cap_pins, d->n_pins, sizeof(*d->pins)))
 			return;
+		d->pins[i] = (struct seen_pin){ .ca = strdup(sm->ca->subject) };
 		snprintf(d->pins[i].pin, sizeof(d->pins[i].pin), "%s", sm->ca->spki_pin);
-		d->pins[i].ca = strdup(sm->ca->subject);
 		d->n_pins++;
 	}
 	d->pins[i].n++;
@@ -262,11 +287,11 @@ note_fp(struct ldomain *d, const struct learn_sample *sm)
 	for (i = 0; i < d->n_fps && strcmp(d->fps[i].ja3s, sm->ja3s) != 0; i++)
 		;
 	if (i == d->n_fps) {
-		if (d->n_fps == LEARN_PER_DOMAIN_MAX)
+		if (!grow(&d->fps, &d->cap_fps, d->n_fps, sizeof(*d->fps)))
 			return;
+		d->fps[i] = (struct seen_fp){ .version = sm->version,
+		    .text = sm->ja3s_string ? strdup(sm->ja3s_string) : NULL };
 		snprintf(d->fps[i].ja3s, sizeof(d->fps[i].ja3s), "%s", sm->ja3s);
-		d->fps[i].text = sm->ja3s_string ? strdup(sm->ja3s_string) : NULL;
-		d->fps[i].version = sm->version;
 		d->n_fps++;
 	}
 	d->fps[i].n++;
@@ -392,17 +417,24 @@ struct tissuer {
 	uint64_t n;
 };
 
+/* Small: a sensor keeps one for every domain it sees, for weeks. */
 struct tdomain {
-	char name[NAME_MAX_LEN + 1];
-	struct tissuer iss[LEARN_PER_DOMAIN_MAX];
-	unsigned n_iss;
 	UT_hash_handle hh;
+	struct tissuer *iss;		/* grows to LEARN_PER_DOMAIN_MAX */
+	unsigned n_iss, cap_iss;
+	char name[];
 };
 
 struct tofu {
 	struct tdomain *table;
-	size_t n_domains;
+	struct tofu_stats st;
 };
+
+void
+tofu_stats(const struct tofu *t, struct tofu_stats *out)
+{
+	*out = t->st;
+}
 
 void
 tofu_free(struct tofu *t)
@@ -415,6 +447,7 @@ tofu_free(struct tofu *t)
 		HASH_DEL(t->table, d);	/* NOLINT(clang-analyzer-unix.Malloc): see rules.c */
 		for (unsigned i = 0; i < d->n_iss; i++)
 			free(d->iss[i].dn);
+		free(d->iss);
 		free(d);
 	}
 	free(t);
@@ -426,18 +459,22 @@ tdomain_get(struct tofu *t, const char *name, bool create)
 	struct tdomain *d = NULL;
 
 	HASH_FIND_STR(t->table, name, d);
-	if (d != NULL || !create || t->n_domains >= LEARN_DOMAINS_MAX || strlen(name) > NAME_MAX_LEN)
+	if (d != NULL || !create || strlen(name) > NAME_MAX_LEN)
 		return d;
-	if ((d = calloc(1, sizeof(*d))) == NULL)
+	if (t->st.n_domains >= LEARN_DOMAINS_MAX ||
+	    (d = calloc(1, sizeof(*d) + strlen(name) + 1)) == NULL) {
+		t->st.n_refused++;
 		return NULL;
+	}
 	memcpy(d->name, name, strlen(name) + 1);
 	hashtab_oom = 0;
 	HASH_ADD_STR(t->table, name, d);
 	if (hashtab_oom) {
 		free(d);
+		t->st.n_refused++;
 		return NULL;
 	}
-	t->n_domains++;
+	t->st.n_domains++;
 	return d;
 }
 
@@ -455,9 +492,20 @@ remember(struct tofu *t, const char *domain, const char *dn, int64_t first, int6
 	for (i = 0; i < d->n_iss && strcmp(d->iss[i].dn, dn) != 0; i++)
 		;
 	if (i == d->n_iss) {
-		if (d->n_iss == LEARN_PER_DOMAIN_MAX)
+		if (d->n_iss == LEARN_PER_DOMAIN_MAX) {
+			t->st.n_refused++;
 			return -1;
-		if ((d->iss[i].dn = strdup(dn)) == NULL)
+		}
+		if (d->n_iss == d->cap_iss) {
+			unsigned ncap = d->cap_iss ? d->cap_iss * 2 : 1;
+			struct tissuer *g = realloc(d->iss, ncap * sizeof(*g));
+			if (g == NULL)
+				return -1;
+			d->iss = g;
+			d->cap_iss = ncap;
+		}
+		d->iss[i] = (struct tissuer){ .dn = strdup(dn) };
+		if (d->iss[i].dn == NULL)
 			return -1;
 		*was_new_issuer = d->n_iss > 0;	/* the first issuer is trusted on first use */
 		d->iss[i].first = first;
@@ -499,16 +547,18 @@ tofu_observe(struct tofu *t, const char *domain, const char *issuer, bool keep, 
 	if (t == NULL || domain == NULL || issuer == NULL)
 		return false;
 	issuer = issuer_key(issuer, key, sizeof(key));
-	if (keep) {
-		(void)remember(t, domain, issuer, ts_s, ts_s, 1, &is_new);
+	if (keep && remember(t, domain, issuer, ts_s, ts_s, 1, &is_new) == 0) {
+		t->st.n_new_issuers += is_new;
 		return is_new;
 	}
-	/* a chain that did not validate is compared, never remembered */
+	/* a chain that did not validate (or an issuer over the caps) is
+	 * compared, never remembered */
 	if ((d = tdomain_get(t, domain, false)) == NULL || d->n_iss == 0)
 		return false;
 	for (unsigned i = 0; i < d->n_iss; i++)
 		if (strcmp(d->iss[i].dn, issuer) == 0)
 			return false;
+	t->st.n_new_issuers++;
 	return true;
 }
 

@@ -93,6 +93,13 @@ bool tofu_observe(struct tofu *t, const char *domain, const char *issuer, bool k
 /* Write the state back (to a temporary file, then renamed over path). */
 int tofu_save(const struct tofu *t, const char *path, char *err, size_t errsz);
 
+struct tofu_stats {
+	uint64_t n_domains;	/* remembered */
+	uint64_t n_new_issuers;	/* new-issuer findings */
+	uint64_t n_refused;	/* domains or issuers not remembered: over the caps */
+};
+void tofu_stats(const struct tofu *t, struct tofu_stats *out);
+
 void tofu_free(struct tofu *t);
 
 #endif /* TLSENTRY_LEARN_H */

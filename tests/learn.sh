@@ -51,6 +51,10 @@ expect "the issuing CA's pin" "$(grep '^pin-sha256' "$tmp/learned.rules")" "pin-
 # the TLS 1.2 servers' ServerHello and the TLS 1.3 one's
 expect "two server fingerprints" "$(grep -c '^server-ja3s = [0-9a-f]\{32\}$' "$tmp/learned.rules")" 2
 grep -q '^# 2 handshakes, .* to ' "$tmp/learned.rules" && ok || bad "issuer comment with count and dates"
+grep -q '^# the issuing CA .*Judge Test Intermediate, 2 handshakes$' "$tmp/learned.rules" && ok ||
+	bad "pin comment with the CA and its count"
+expect "fingerprint comments with their counts" \
+	"$(grep '^# ServerHello' "$tmp/learned.rules" | sed 's/.*(//' | sort | tr '\n' ' ')" "1 handshake) 2 handshakes) "
 
 "$bin" -q -r "$clean" "${CA[@]}" -R "$tmp/learned.rules" --alert-interval 0 >"$tmp/out"
 expect "learned rules on the clean capture: no alert" "$(alerts "$tmp/out")" "-"

@@ -209,6 +209,18 @@ test_tofu_round_trip(void)
 	T_CHECK(tofu_observe(t, "example.com", long_dn, true, 5));		/* new, kept */
 	T_CHECK(!tofu_observe(t, "example.com", long_dn, true, 6));
 	T_CHECK(!tofu_observe(t, "other.org", "CN=Rogue", false, 7));	/* unknown domain */
+	/* past the per-domain cap a new issuer is still new, every time */
+	T_CHECK(!tofu_observe(t, "many.net", "CN=CA 0", true, 1));
+	for (int i = 1; i < LEARN_PER_DOMAIN_MAX + 3; i++) {
+		char dn[32];
+		snprintf(dn, sizeof(dn), "CN=CA %d", i);
+		T_CHECK(tofu_observe(t, "many.net", dn, true, 1));
+	}
+	T_CHECK(tofu_observe(t, "many.net", "CN=CA 17", true, 2));
+	struct tofu_stats ts;
+	tofu_stats(t, &ts);
+	T_EQ_U(ts.n_domains, 2);
+	T_CHECK(ts.n_refused >= 3);
 	T_EQ_I(tofu_save(t, path, err, sizeof(err)), 0);
 	tofu_free(t);
 
