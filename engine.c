@@ -831,25 +831,32 @@ alert_repeated(struct engine *e, const struct ev_handshake *hs, const struct jud
 }
 
 /*
- * The registered domain a handshake is about: its SNI's, else its leaf's
- * first DNS name's (an old client, or a bare IP connection).
+ * The name a handshake is about: its SNI, else its leaf's first DNS name
+ * (an old client, or a bare IP connection).  false when there is none.
  */
 static bool
-name_of(const struct session *s, char *out, size_t outsz)
+name_of(const struct session *s, const char **name, size_t *len)
 {
 	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
 
-	if (s->ch != NULL && s->sni_usable)
-		return regdomain(s->ch->sni, s->ch->sni_len, out, outsz);
-	for (size_t i = 0; leaf != NULL && leaf->decoded && i < leaf->n_sans; i++)
-		if (leaf->sans[i].type == SAN_DNS)
-			return regdomain(leaf->sans[i].value.p, leaf->sans[i].value.len, out, outsz);
+	if (s->ch != NULL && s->sni_usable) {
+		*name = s->ch->sni;
+		*len = s->ch->sni_len;
+		return true;
+	}
+	for (size_t i = 0; leaf != NULL && leaf->decoded && i < leaf->n_sans; i++) {
+		if (leaf->sans[i].type == SAN_DNS) {
+			*name = leaf->sans[i].value.p;
+			*len = leaf->sans[i].value.len;
+			return true;
+		}
+	}
 	return false;
 }
 
 /* tlsentry learn: what this handshake teaches. */
 static void
-teach(struct session *s, const struct ev_handshake *hs, bool tls13)
+teach(struct session *s, const struct ev_handshake *hs)
 {
 	const struct judgement *j = &s->e->jd;
 	const struct cert_info *leaf = s->chain_len > 0 ? s->chain[0] : NULL;
@@ -860,20 +867,8 @@ teach(struct session *s, const struct ev_handshake *hs, bool tls13)
 		.version = s->sh != NULL ? s->sh->version : 0, .ts_s = s->ts_us / 1000000,
 	};
 
-	if (s->ch != NULL && s->sni_usable) {
-		sm.name = s->ch->sni;
-		sm.name_len = s->ch->sni_len;
-	} else if (leaf != NULL && leaf->decoded) {
-		for (size_t i = 0; i < leaf->n_sans && sm.name == NULL; i++) {
-			if (leaf->sans[i].type == SAN_DNS) {
-				sm.name = leaf->sans[i].value.p;
-				sm.name_len = leaf->sans[i].value.len;
-			}
-		}
-	}
-	for (unsigned i = 0; i < j->n_findings; i++)	/* the client offered more than chosen */
-		if (j->findings[i].reason == R_DOWNGRADE && !tls13)
-			sm.client_offered_more = strstr(j->findings[i].detail, "client offered") != NULL;
+	(void)name_of(s, &sm.name, &sm.name_len);
+	sm.client_offered_more = j->client_offered_more;
 	learn_add(s->e->cfg.learn, &sm);
 }
 
@@ -891,11 +886,14 @@ judge(struct session *s, struct ev_handshake *hs, bool tls13)
 	};
 
 	char domain[256];
+	const char *name;
+	size_t len;
 
 	for (unsigned i = 0; s->sh != NULL && i < s->sh->n_exts; i++)
 		if (s->sh->exts[i] == 18)		/* signed_certificate_timestamp */
 			in.sh_has_sct = true;
-	if (e->cfg.tofu != NULL && name_of(s, domain, sizeof(domain))) {
+	if (e->cfg.tofu != NULL && name_of(s, &name, &len) &&
+	    regdomain(name, len, domain, sizeof(domain))) {
 		in.tofu = e->cfg.tofu;
 		in.domain = domain;
 	}
@@ -1010,7 +1008,7 @@ emit(struct session *s)
 	judge(s, &hs, tls13);
 
 	if (e->cfg.learn != NULL)
-		teach(s, &hs, tls13);
+		teach(s, &hs);
 	ev_emit_handshake(e->out, &hs);
 	e->st.n_handshakes++;
 	if (s->cert_seen)

@@ -283,6 +283,7 @@ check_negotiation(const struct judge_input *in, struct judgement *j)
 		    "1.3 server was made to negotiate %s", ver != NULL ? ver : "less");
 	if (in->ch != NULL && !tls_version_is_13(sh->version) && highest_offered(in->ch) > sh->version) {
 		const char *hv, *hp;
+		j->client_offered_more = true;
 		tls_version_names(highest_offered(in->ch), &hv, &hp);
 		add(j, R_DOWNGRADE, "the client offered %s %s, the server chose %s",
 		    hp != NULL && strcmp(hp, "ssl") == 0 ? "SSL" : "TLS", hv != NULL ? hv : "?",

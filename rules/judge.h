@@ -68,6 +68,7 @@ struct judgement {
 	struct judge_finding findings[R_N];
 	unsigned n_findings;
 	unsigned n_alerts;
+	bool client_offered_more;	/* TLS <= 1.2 chosen, a higher version offered */
 };
 
 /* Judge one handshake.  rules and trust may be NULL (no rules, no store). */

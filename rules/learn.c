@@ -366,10 +366,16 @@ write_domain(const struct ldomain *d, FILE *out)
 		fprintf(out, "# ServerHello %s (%llu %s)\nserver-ja3s = %s\n",
 		    d->fps[i].text ? d->fps[i].text : "?", (unsigned long long)d->fps[i].n,
 		    handshakes(d->fps[i].n), d->fps[i].ja3s);
-	if (d->n_lower > 0)
-		fprintf(out, "# in %llu handshakes the server chose a lower version than the client "
-		    "offered:\n# that is how these servers are, not a downgrade\nignore = downgrade\n",
-		    (unsigned long long)d->n_lower);
+	/* only a domain whose servers always choose less is spared the check: one
+	 * old server must not blind it to a downgrade of the others */
+	if (d->n_lower > 0 && d->n_lower == d->n)
+		fprintf(out, "# in every handshake (%llu) the server chose a lower version than the "
+		    "client offered:\n# that is how these servers are, not a downgrade\n"
+		    "ignore = downgrade\n", (unsigned long long)d->n_lower);
+	else if (d->n_lower > 0)
+		fprintf(out, "# in %llu of %llu handshakes the server chose a lower version than the "
+		    "client offered;\n# if that is how some of these servers are: ignore = downgrade\n",
+		    (unsigned long long)d->n_lower, (unsigned long long)d->n);
 }
 
 void

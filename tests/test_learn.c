@@ -181,6 +181,42 @@ test_learn_unvalidated(void)
 	cert_info_free(leaf);
 }
 
+/* ignore = downgrade only where the servers always chose less */
+static void
+test_learn_downgrade(void)
+{
+	struct learn *l = learn_new();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct learn_sample sm = { .ja3s = "0123456789abcdef0123456789abcdef", .ts_s = 1 };
+
+	if (l == NULL)
+		return;
+	sm.client_offered_more = true;
+	sm.name = "old.example.com", sm.name_len = 15;
+	learn_add(l, &sm);
+	learn_add(l, &sm);
+	sm.name = "www.example.net", sm.name_len = 15;
+	learn_add(l, &sm);
+	sm.client_offered_more = false;
+	learn_add(l, &sm);
+	f = open_memstream(&text, &len);
+	learn_write(l, f, "test");
+	fclose(f);
+	const char *com = strstr(text, "[example.com]"), *net = strstr(text, "[example.net]");
+	T_CHECK(com != NULL && net != NULL);
+	if (com != NULL && net != NULL) {
+		const char *ign = strstr(text, "\nignore = downgrade\n");
+		/* blocks are sorted: example.com's comes first, and has it */
+		T_CHECK(ign != NULL && ign > com && ign < net);
+		T_CHECK(strstr(net, "\nignore = downgrade\n") == NULL);
+		T_CHECK(strstr(text, "in 1 of 2 handshakes") != NULL);
+	}
+	free(text);
+	learn_free(l);
+}
+
 static void
 test_tofu_round_trip(void)
 {
@@ -243,6 +279,7 @@ main(void)
 	T_RUN(test_learn_awkward_issuer);
 	T_RUN(test_learn_many_attributes);
 	T_RUN(test_learn_unvalidated);
+	T_RUN(test_learn_downgrade);
 	T_RUN(test_tofu_round_trip);
 	T_SUMMARY();
 }
