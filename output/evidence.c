@@ -126,7 +126,7 @@ adopt_existing(struct evstore *s, char *err, size_t errsz)
 			}
 			found = g;
 		}
-		snprintf(found[n].name, sizeof(found[n].name), "%s", de->d_name);
+		memcpy(found[n].name, de->d_name, strlen(de->d_name) + 1);	/* < EVIDENCE_NAME_MAX */
 		found[n].size = (uint64_t)sb.st_size;
 		found[n].mtime = (int64_t)sb.st_mtime;
 		n++;

@@ -94,7 +94,8 @@ void
 dtls_stream_stop(struct dtls_stream *s, enum dtls_stop why)
 {
 	halt(s, why);
-	dtls_stream_free(s);
+	if (!s->feeding)	/* from a callback, drain() still walks the slots */
+		dtls_stream_free(s);
 }
 
 const char *
@@ -520,8 +521,10 @@ dtls_feed(struct dtls_stream *s, const uint8_t *p, size_t len, dtls_msg_cb cb, v
 		s->n_not_dtls++;
 		return P_OK;
 	}
+	s->feeding = true;
 	while (rd_left(&in) > 0 && st == P_OK && !dtls_stream_stopped(s))
 		st = record(s, &in, cb, ctx);
+	s->feeding = false;
 	if (st != P_OK) {
 		s->err = st;
 		halt(s, DTLS_STOP_ERROR);

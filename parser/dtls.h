@@ -92,6 +92,8 @@ struct dtls_stream {
 	uint8_t alert[2];	/* first alert seen: level, description */
 	bool has_alert;
 	bool delivered;		/* at least one message delivered */
+	bool feeding;		/* inside dtls_feed(): a stop from the callback only
+				   marks the stream, dtls_feed() frees it on return */
 	uint8_t last_type;	/* type of the last message delivered */
 	uint16_t version;	/* record version of the first valid record; 0 = none */
 	uint32_t next_seq;	/* message_seq of the next message to deliver */

@@ -137,8 +137,8 @@ static bool
 record_header_ok(const uint8_t h[5], size_t *len)
 {
 	struct rd r = rd_init(h, 5);
-	uint8_t type, major, minor;
-	uint16_t n;
+	uint8_t type = 0, major = 0, minor = 0;	/* the reads cannot fail: 5 bytes */
+	uint16_t n = 0;
 
 	(void)rd_u8(&r, &type);
 	(void)rd_u8(&r, &major);
@@ -200,9 +200,9 @@ static bool
 looks_like_hs_start(const uint8_t *b, uint32_t hs_max)
 {
 	struct rd r = rd_init(b, SCAN_WIN);
-	uint8_t type, major, minor, hs_type, v0, v1;
-	uint16_t rec_len;
-	uint32_t hs_len, list_len;
+	uint8_t type = 0, major = 0, minor = 0, hs_type = 0, v0, v1;	/* SCAN_WIN bytes */
+	uint16_t rec_len = 0;
+	uint32_t hs_len = 0, list_len;
 
 	(void)rd_u8(&r, &type);
 	(void)rd_u8(&r, &major);

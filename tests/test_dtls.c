@@ -467,6 +467,47 @@ test_dtls_retransmitted_flight(void)
 	fl_free(&f);
 }
 
+/* A callback that stops the stream on the Certificate, as the engine does. */
+struct stopper {
+	struct dtls_stream *s;
+	int n;
+};
+
+static int
+stop_on_certificate(const struct tls_msg *m, void *ctx)
+{
+	struct stopper *st = ctx;
+
+	st->n++;
+	if (m->type == TLS_HS_CERTIFICATE)
+		dtls_stream_stop(st->s, DTLS_STOP_CALLER);
+	return 0;
+}
+
+/*
+ * The flight arrives last datagram first, so the ServerHello's arrival
+ * delivers everything from the slots in one drain; the callback stops the
+ * stream in the middle of it (fuzz_pcap found the slots freed under drain).
+ */
+static void
+test_dtls_stop_from_callback(void)
+{
+	struct dtls_stream s;
+	struct flight f = { 0 };
+	struct stopper st = { &s, 0 };
+
+	server_flight(&f, 500, 500);
+	dtls_stream_init(&s, NULL);
+	for (size_t i = f.n; i-- > 0;)
+		(void)dtls_feed(&s, f.dg[i], f.len[i], stop_on_certificate, &st);
+	T_EQ_I(st.n, 2);			/* ServerHello, Certificate, then nothing */
+	T_CHECK(dtls_stream_stopped(&s));
+	T_EQ_I(s.stop, DTLS_STOP_CALLER);
+	T_CHECK(s.ra == NULL);			/* freed once dtls_feed returned */
+	dtls_stream_free(&s);
+	fl_free(&f);
+}
+
 /*
  * Cookie exchange (RFC 6347 s4.2.1): ClientHello seq 0, HelloVerifyRequest
  * seq 0, ClientHello with the cookie seq 1, ServerHello seq 1.  A
@@ -1284,6 +1325,7 @@ main(void)
 	T_RUN(test_dtls_client_hello_one_record);
 	T_RUN(test_dtls_certificate_fragments);
 	T_RUN(test_dtls_retransmitted_flight);
+	T_RUN(test_dtls_stop_from_callback);
 	T_RUN(test_dtls_hello_verify_request);
 	T_RUN(test_dtls_ccs_and_epoch_stop);
 	T_RUN(test_dtls_13_unified_header);
