@@ -8,6 +8,9 @@
 #   make lint     cppcheck, clang-tidy (.clang-tidy) and gcc -fanalyzer, all clean
 #   make valgrind the sample captures under valgrind memcheck, no error or leak
 #   make install  copy the binary to $(DESTDIR)$(PREFIX)/bin
+#   make bench    the benchmark of README "Performance" (not part of make test):
+#                 BENCH_SETS=A,A',B BENCH_RUNS=5 BENCH_ARGS='tlsentry options'
+#                 BENCH_TOOLS=tlsentry,tshark,ndpi,tcpdump BENCH_SCALE=1
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -48,7 +51,7 @@ SOAK     = $(BUILD)/tests/soak
 STTPCAP  = $(BUILD)/tests/starttls_pcap
 HEADERS  = $(wildcard *.h capture/*.h parser/*.h rules/*.h output/*.h tests/*.h)
 
-.PHONY: all deps run test check fuzz lint valgrind install clean
+.PHONY: all deps run test check fuzz lint valgrind install clean bench
 all: tlsentry
 
 tlsentry: $(BUILD)/tlsentry
@@ -164,6 +167,37 @@ valgrind: all
 	  --ca-bundle samples/certs-judge/judge-root.pem --state $(BUILD)/vg/state \
 	  --store-certs $(BUILD)/vg/certs --evidence $(BUILD)/vg/pcaps --evidence-max 5 -w /dev/null
 	@echo "valgrind: no errors, no leaks"
+
+# The benchmark (tests/bench/, README "Performance"); never part of make test.
+# The captures are written once into BENCH_DIR (A and A' about 400 MB each,
+# B 2 GB) and again only when the generator or the seeds change.
+BENCH_SETS  ?= A,A',B
+BENCH_RUNS  ?= 5
+BENCH_ARGS  ?=
+BENCH_TOOLS ?= tlsentry,tshark,ndpi,tcpdump
+BENCH_SCALE ?= 1
+BENCH_DIR   ?= $(BUILD)/bench$(if $(filter-out 1,$(BENCH_SCALE)),-$(BENCH_SCALE))
+BENCH_SEEDS  = $(wildcard tests/bench/seeds/*.pcap tests/bench/seeds/keys/*.key)
+comma := ,
+BENCH_PCAPS  = $(patsubst %,$(BENCH_DIR)/%.pcap,$(subst A',Aprime,$(subst $(comma), ,$(BENCH_SETS))))
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_PCAPS)
+	tests/bench/run.py --sets "$(BENCH_SETS)" --runs $(BENCH_RUNS) --tools "$(BENCH_TOOLS)" \
+	  --args "$(BENCH_ARGS)" --dir $(BENCH_DIR) --floor $(BENCH_DIR)/floor \
+	  --report $(BENCH_DIR)/results.md
+
+$(BENCH_DIR)/benchgen: tests/bench/benchgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
+$(BENCH_DIR)/floor: tests/bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
+
+$(BENCH_DIR)/%.pcap: $(BENCH_DIR)/benchgen $(BENCH_SEEDS)
+	$(BENCH_DIR)/benchgen "$(subst Aprime,A',$*)" tests/bench/seeds $@ $(BENCH_DIR)/$*.truth.tsv \
+	  $(BENCH_SCALE)
 
 install: tlsentry
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/tlsentry
