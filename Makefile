@@ -10,7 +10,7 @@
 #   make install  copy the binary to $(DESTDIR)$(PREFIX)/bin
 #   make bench    the benchmark of README "Performance" (not part of make test):
 #                 BENCH_SETS=A,A',B BENCH_RUNS=5 BENCH_ARGS='tlsentry options'
-#                 BENCH_TOOLS=tlsentry,tshark,ndpi,tcpdump BENCH_SCALE=1
+#                 BENCH_TOOLS=tlsentry,tshark,ndpi,tcpdump BENCH_OTHER_RUNS=N BENCH_SCALE=1
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -173,6 +173,7 @@ valgrind: all
 # B 2 GB) and again only when the generator or the seeds change.
 BENCH_SETS  ?= A,A',B
 BENCH_RUNS  ?= 5
+BENCH_OTHER_RUNS ?= $(BENCH_RUNS)
 BENCH_ARGS  ?=
 BENCH_TOOLS ?= tlsentry,tshark,ndpi,tcpdump
 BENCH_SCALE ?= 1
@@ -183,7 +184,8 @@ BENCH_PCAPS  = $(patsubst %,$(BENCH_DIR)/%.pcap,$(subst A',Aprime,$(subst $(comm
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_PCAPS)
-	tests/bench/run.py --sets "$(BENCH_SETS)" --runs $(BENCH_RUNS) --tools "$(BENCH_TOOLS)" \
+	tests/bench/run.py --sets "$(BENCH_SETS)" --runs $(BENCH_RUNS) --other-runs $(BENCH_OTHER_RUNS) \
+	  --tools "$(BENCH_TOOLS)" \
 	  --args "$(BENCH_ARGS)" --dir $(BENCH_DIR) --floor $(BENCH_DIR)/floor \
 	  --report $(BENCH_DIR)/results.md
 

@@ -594,6 +594,7 @@ struct inst {
 
 static FILE *out;
 static uint64_t n_packets, n_bytes, n_retrans;
+static uint64_t kind_flows[N_SEEDS], kind_bytes[N_SEEDS];	/* per seed */
 static uint8_t frame[MAXFRAME];
 static const uint8_t mac[2][6] = {
 	{ 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 },	/* client side */
@@ -764,6 +765,7 @@ emit(struct inst *f, size_t i, int ph)
 			die("write: %s", strerror(errno));
 		n_packets++;
 		n_bytes += 16 + caplen;
+		kind_bytes[s - seeds] += 16 + caplen;
 		if (p->retrans && plen > 0)
 			n_retrans++;
 	}
@@ -1166,6 +1168,7 @@ main(int argc, char **argv)
 				n_13 += f->s->kind == K_HS13;
 			}
 			n_long += f->reps > 0;
+			kind_flows[f->s - seeds]++;
 			heap_push(f);
 		}
 		f = heap[0];
@@ -1205,6 +1208,10 @@ main(int argc, char **argv)
 	    n_long, n_retrans, open_max, open_t > 0 ? open_sum / open_t : 0,
 	    (double)(t_last - flows[0].start_us) / 1e6, n_signed,
 	    (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
+	for (size_t k = 0; k < N_SEEDS; k++)
+		if (kind_flows[k] > 0)
+			fprintf(mf, "seed_%s=%" PRIu64 " flows, %.1f MB\n", seeds[k].name, kind_flows[k],
+			    (double)kind_bytes[k] / 1e6);
 	fclose(mf);
 	fprintf(stderr, "benchgen: %s: %" PRIu64 " packets, %.1f MB, %zu flows (%ld TLS: %ld 1.2, "
 	    "%ld 1.3; %ld long), %" PRIu64 " retransmitted segments, open at once: max %zu, mean "

@@ -171,7 +171,8 @@ def tool_version(tool):
                                   text=True).stdout.splitlines()[0]
         if tool == "ndpi":
             out = subprocess.run(["ndpiReader", "-h"], capture_output=True, text=True)
-            return next(ln for ln in (out.stdout + out.stderr).splitlines() if "nDPI" in ln).strip()
+            return next(ln for ln in (out.stdout + out.stderr).splitlines()
+                        if "nDPI" in ln).strip().replace("Welcome to ", "")
         if tool == "tcpdump":
             out = subprocess.run(["tcpdump", "--version"], capture_output=True, text=True)
             return " / ".join((out.stdout + out.stderr).splitlines()[:2])
