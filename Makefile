@@ -39,7 +39,7 @@ LIB_SRCS = engine.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
-           parser/trust.c \
+           parser/trust.c parser/digest.c \
            rules/rules.c rules/judge.c rules/learn.c \
            output/event.c output/evidence.c output/json.c output/log.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)

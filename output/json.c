@@ -61,19 +61,21 @@ reserve(struct json_w *w, size_t n)
 	return true;
 }
 
-static void
+/* The common case (room in the buffer) first; reserve() decides the rest. */
+static inline void
 put(struct json_w *w, const char *p, size_t n)
 {
-	if (reserve(w, n)) {
+	if ((w->len + n <= w->cap && w->len + n <= JSON_MAX && !w->failed) || reserve(w, n)) {
 		memcpy(w->buf + w->len, p, n);
 		w->len += n;
 	}
 }
 
-static void
+static inline void
 put_c(struct json_w *w, char c)
 {
-	put(w, &c, 1);
+	if ((w->len < w->cap && w->len < JSON_MAX && !w->failed) || reserve(w, 1))
+		w->buf[w->len++] = c;
 }
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629), or 0 if invalid. */
@@ -162,8 +164,24 @@ member(struct json_w *w, const char *key)
 		put_c(w, ',');
 	w->first[w->depth] = false;
 	if (key != NULL) {
-		put_string(w, key, strlen(key));
-		put_c(w, ':');
+		size_t n = strlen(key);
+		bool plain = true;
+
+		/* keys are this program's own names: plain ASCII, copied at once */
+		for (size_t i = 0; i < n && plain; i++)
+			plain = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\';
+		if (!plain) {
+			put_string(w, key, n);
+			put_c(w, ':');
+			return;
+		}
+		if (reserve(w, n + 3)) {
+			w->buf[w->len++] = '"';
+			memcpy(w->buf + w->len, key, n);
+			w->len += n;
+			w->buf[w->len++] = '"';
+			w->buf[w->len++] = ':';
+		}
 	}
 }
 
@@ -224,24 +242,39 @@ json_cstr(struct json_w *w, const char *key, const char *s)
 	json_str(w, key, s, strlen(s));
 }
 
+/* Decimal digits of v at the end of buf[24]; returns where they start. */
+static char *
+dec(uint64_t v, char buf[24])
+{
+	char *p = buf + 24;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return p;
+}
+
 void
 json_u64(struct json_w *w, const char *key, uint64_t v)
 {
 	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+	const char *p = dec(v, num);
 
 	member(w, key);
-	put(w, num, (size_t)n);
+	put(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void
 json_i64(struct json_w *w, const char *key, int64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+	char num[25];
+	char *p = dec(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, num + 1);
 
+	if (v < 0)
+		*--p = '-';
 	member(w, key);
-	put(w, num, (size_t)n);
+	put(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void

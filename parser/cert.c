@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "digest.h"
 
 struct cert_cache {
 	struct cert_info *table;	/* uthash, by sha256 */
@@ -35,31 +36,15 @@ struct cert_cache {
 	struct cert_stats st;
 };
 
-static EVP_MD *md_sha256, *md_sha1;
-
-static bool
-digests_ready(void)
-{
-	if (md_sha256 == NULL)
-		md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (md_sha1 == NULL)
-		md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-	return md_sha256 != NULL && md_sha1 != NULL;
-}
 
 int
 cert_init(void)
 {
-	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 || !digests_ready())
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 || !dg_init())
 		return -1;
 	return 0;
 }
 
-static bool
-digest(const EVP_MD *md, const void *p, size_t len, uint8_t *out)
-{
-	return EVP_Digest(p, len, out, NULL, md, NULL) == 1;
-}
 
 /* Own a copy of p[0..len), cut at cap; NUL-terminated. */
 static bool
@@ -276,7 +261,7 @@ read_spki_pin(X509 *x, struct cert_info *ci)
 	uint8_t h[32];
 	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
 
-	if (n > 0 && digest(md_sha256, spki, (size_t)n, h))
+	if (n > 0 && dg_sha256(spki, (size_t)n, h))
 		EVP_EncodeBlock((unsigned char *)ci->spki_pin, h, sizeof(h));
 	OPENSSL_free(spki);
 }
@@ -314,14 +299,14 @@ cert_decode(const uint8_t *der, size_t len)
 	const unsigned char *q = der;
 	X509 *x = NULL;
 
-	if (!digests_ready() || len > (size_t)LONG_MAX)
+	if (!dg_init() || len > (size_t)LONG_MAX)
 		return NULL;
 	ci = calloc(1, sizeof(*ci));
 	if (ci == NULL)
 		return NULL;
 	ci->mem = sizeof(*ci);
 	ci->der_len = len;
-	if (!digest(md_sha256, der, len, ci->sha256) || !digest(md_sha1, der, len, ci->sha1))
+	if (!dg_sha256(der, len, ci->sha256) || !dg_sha1(der, len, ci->sha1))
 		goto fail;
 	ci->not_before_s = ci->not_after_s = INT64_MIN;
 	x = d2i_X509(NULL, &q, (long)len);
@@ -460,7 +445,7 @@ cert_get(struct cert_cache *c, const uint8_t *der, size_t len)
 	uint8_t h[32];
 
 	c->st.n_lookups++;
-	if (!digests_ready() || !digest(md_sha256, der, len, h)) {
+	if (!dg_sha256(der, len, h)) {
 		c->st.n_nomem++;
 		return NULL;
 	}

@@ -5,6 +5,7 @@
  * the store loaded at start-up).  Owns: the store, the set of system roots
  * and the verdict cache.  Only cert.c and this file see OpenSSL's X509.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "digest.h"
 #include "hashtab.h"
 #include "trust.h"
 
@@ -37,6 +39,8 @@ struct trust {
 	struct verdict_entry *ring;	/* TRUST_CACHE_MAX, calloc'd: pages used as filled */
 	size_t next;
 	struct trust_stats st;
+	pthread_mutex_t lock;	/* the cache and the counters: --workers share one store */
+	bool has_lock;
 };
 
 static int
@@ -99,7 +103,9 @@ trust_new(bool no_system, const char *const *bundles, size_t n, const char *capa
 	struct trust *t = calloc(1, sizeof(*t));
 	size_t got;
 
-	if (t == NULL || (t->store = X509_STORE_new()) == NULL) {
+	if (t != NULL)
+		t->has_lock = pthread_mutex_init(&t->lock, NULL) == 0;
+	if (t == NULL || !t->has_lock || (t->store = X509_STORE_new()) == NULL) {
 		snprintf(err, errsz, "out of memory for the CA store");
 		trust_free(t);
 		return NULL;
@@ -149,6 +155,8 @@ trust_free(struct trust *t)
 	free(t->ring);
 	free(t->system_roots);
 	X509_STORE_free(t->store);
+	if (t->has_lock)
+		pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -258,7 +266,6 @@ verify_now(struct trust *t, struct cert_info *const *chain, size_t n, int64_t at
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at_s);
 	rc = X509_verify_cert(ctx);
-	t->st.n_verified++;
 	if (rc == 1 && c.errors == 0) {
 		STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
 		int k = built ? sk_X509_num(built) : 0;
@@ -281,10 +288,19 @@ done:
 static void
 cache_key(struct cert_info *const *chain, size_t n, int64_t day, uint8_t key[40])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_MD_CTX *md = NULL;
 	unsigned int len = 0;
+	uint8_t cat[16 * 32];
 
 	memset(key, 0, 40);
+	if (n <= 16) {			/* the usual chain: one digest of the hashes side by side */
+		for (size_t i = 0; i < n; i++)
+			memcpy(cat + 32 * i, chain[i]->sha256, 32);
+		(void)dg_sha256(cat, 32 * n, key);
+		memcpy(key + 32, &day, sizeof(day));
+		return;
+	}
+	md = EVP_MD_CTX_new();
 	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
 		for (size_t i = 0; i < n; i++)
 			(void)EVP_DigestUpdate(md, chain[i]->sha256, 32);
@@ -326,15 +342,100 @@ trust_verify(struct trust *t, struct cert_info *const *chain, size_t n, int64_t 
 	if (!trust_usable(t) || n == 0 || chain[0] == NULL || chain[0]->x509 == NULL)
 		return;
 	cache_key(chain, n, day, key);
+	(void)pthread_mutex_lock(&t->lock);
 	HASH_FIND(hh, t->table, key, sizeof(key), hit);
 	if (hit != NULL) {
 		*out = hit->v;
 		out->cached = true;
 		t->st.n_cached++;
+		(void)pthread_mutex_unlock(&t->lock);
 		return;
 	}
+	(void)pthread_mutex_unlock(&t->lock);
+	/* outside the lock: the store is OpenSSL's, safe to share between threads */
 	verify_now(t, chain, n, at_s, out);
-	cache_put(t, key, out);
+	(void)pthread_mutex_lock(&t->lock);
+	t->st.n_verified++;
+	HASH_FIND(hh, t->table, key, sizeof(key), hit);
+	if (hit == NULL)		/* another worker may have put it meanwhile */
+		cache_put(t, key, out);
+	(void)pthread_mutex_unlock(&t->lock);
+}
+
+static bool
+eq_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+static bool
+ldh(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '-';
+}
+
+/* After "*.": LDH labels, at least two, none empty (what OpenSSL accepts as a wildcard). */
+static bool
+wild_rest_ok(const char *r, size_t n)
+{
+	size_t dots = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (r[i] == '.') {
+			if (i == 0 || r[i - 1] == '.' || i == n - 1)
+				return false;
+			dots++;
+		} else if (!ldh((unsigned char)r[i])) {
+			return false;
+		}
+	}
+	return dots > 0;
+}
+
+/*
+ * The common matches decided from the DNS names the cache already holds,
+ * without OpenSSL decoding the subjectAltName extension again for every
+ * handshake: the name equals a DNS SAN (ignoring case), or a SAN "*.rest"
+ * with at least two labels in rest covers it by one plain LDH label that is
+ * not an A-label.  These are matches X509_check_host() makes too with
+ * X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS; anything else (no match here, IP
+ * names, a CN fallback, odd characters) is left to it, so the answer is
+ * always OpenSSL's.
+ */
+static bool
+host_fast_match(const struct cert_info *leaf, const char *name, size_t len)
+{
+	size_t first = 0;
+
+	while (first < len && ldh((unsigned char)name[first]))
+		first++;
+	for (size_t i = 0; i < leaf->n_sans; i++) {
+		const struct cert_san *s = &leaf->sans[i];
+		const char *v = s->value.p;
+		size_t vl = s->value.len;
+
+		if (s->type != SAN_DNS || vl == 0 || memchr(v, '\0', vl) != NULL)
+			continue;
+		if (vl == len && v[0] != '*' && memchr(v, '*', vl) == NULL &&
+		    eq_nocase(v, name, len))
+			return true;
+		if (vl > 2 && v[0] == '*' && v[1] == '.' && wild_rest_ok(v + 2, vl - 2) &&
+		    first > 0 && first < len && name[first] == '.' &&
+		    !(first >= 4 && eq_nocase(name, "xn--", 4)) &&
+		    len - first == vl - 1 && eq_nocase(v + 1, name + first, vl - 1))
+			return true;
+	}
+	return false;
 }
 
 enum trust_host
@@ -346,17 +447,22 @@ trust_check_host(const struct cert_info *leaf, const char *name, size_t len)
 		return TRUST_HOST_NOT_CHECKED;
 	if (name == NULL || len == 0 || memchr(name, '\0', len) != NULL)
 		return TRUST_HOST_NO_SNI;
+	if (host_fast_match(leaf, name, len))
+		return TRUST_HOST_OK;
 	rc = X509_check_host(leaf->x509, name, len, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
 	ERR_clear_error();
 	return rc == 1 ? TRUST_HOST_OK : TRUST_HOST_MISMATCH;
 }
 
 void
-trust_stats(const struct trust *t, struct trust_stats *out)
+trust_stats(struct trust *t, struct trust_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (t != NULL)
+	if (t != NULL) {
+		(void)pthread_mutex_lock(&t->lock);
 		*out = t->st;
+		(void)pthread_mutex_unlock(&t->lock);
+	}
 }
 
 const char *

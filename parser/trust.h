@@ -85,7 +85,7 @@ void trust_verify(struct trust *t, struct cert_info *const *chain, size_t n, int
 /* The leaf's DNS names (SANs, else the CN) against a host name, RFC 6125. */
 enum trust_host trust_check_host(const struct cert_info *leaf, const char *name, size_t len);
 
-void trust_stats(const struct trust *t, struct trust_stats *out);
+void trust_stats(struct trust *t, struct trust_stats *out);
 
 const char *trust_host_str(enum trust_host h);
 
