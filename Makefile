@@ -11,6 +11,7 @@
 #   make bench    the benchmark of README "Performance" (not part of make test):
 #                 BENCH_SETS=A,A',B BENCH_RUNS=5 BENCH_ARGS='tlsentry options'
 #                 BENCH_TOOLS=tlsentry,tshark,ndpi,tcpdump BENCH_OTHER_RUNS=N BENCH_SCALE=1
+#                 BENCH_WORKERS=2 (also timed on A')
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -22,6 +23,11 @@ BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev lib
              libpsl-dev publicsuffix ca-certificates
 TEST_PKGS  = python3 openssl iproute2 procps time
 FUZZ_PKGS  = clang libclang-rt-14-dev
+# make bench: GNU time and python3 (in TEST_PKGS) to time and check; the seed
+# captures, when missing, are made with real stacks (tests/bench/make-seeds.sh).
+# tshark and ndpiReader are compared when installed, never installed here.
+BENCH_PKGS = time python3
+SEED_PKGS  = openssl tcpdump tshark iproute2 nftables python3 coreutils
 
 PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto libseccomp libpsl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp libpsl 2>/dev/null || \
@@ -29,13 +35,13 @@ PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp libpsl 2>/d
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
-HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pthread
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DTLSENTRY_VERSION='"$(VERSION)"' $(WARN) \
            $(HARDEN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = -pie -pthread -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_CFLAGS)
 
-LIB_SRCS = engine.c sandbox.c \
+LIB_SRCS = engine.c workers.c sandbox.c \
            capture/capture.c capture/decode.c capture/flow.c capture/reasm.c \
            parser/cert.c parser/hashtab.c parser/tls_hs.c parser/tls_names.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
@@ -182,12 +188,22 @@ BENCH_SEEDS  = $(wildcard tests/bench/seeds/*.pcap tests/bench/seeds/keys/*.key)
 comma := ,
 BENCH_PCAPS  = $(patsubst %,$(BENCH_DIR)/%.pcap,$(subst A',Aprime,$(subst $(comma), ,$(BENCH_SETS))))
 
+BENCH_WORKERS ?= 2
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_PCAPS)
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)"
+	@$(MAKE) --no-print-directory all $(BENCH_SEED_PCAPS)
+	@$(MAKE) --no-print-directory $(BENCH_DIR)/floor $(BENCH_PCAPS)
 	tests/bench/run.py --sets "$(BENCH_SETS)" --runs $(BENCH_RUNS) --other-runs $(BENCH_OTHER_RUNS) \
-	  --tools "$(BENCH_TOOLS)" \
+	  --tools "$(BENCH_TOOLS)" --workers "$(BENCH_WORKERS)" \
 	  --args "$(BENCH_ARGS)" --dir $(BENCH_DIR) --floor $(BENCH_DIR)/floor \
 	  --report $(BENCH_DIR)/results.md
+
+# The seeds are committed; a checkout without them makes them (root, namespaces).
+BENCH_SEED_PCAPS = tests/bench/seeds/hs.pcap tests/bench/seeds/bulk.pcap
+$(BENCH_SEED_PCAPS):
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(SEED_PKGS)"
+	tests/bench/make-seeds.sh
 
 $(BENCH_DIR)/benchgen: tests/bench/benchgen.c
 	@mkdir -p $(dir $@)

@@ -159,7 +159,7 @@ engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_ou
 	}
 	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
 	    &e->rst, on_flow_end, e);
-	e->certs = cert_cache_new(0, 0, &e->mem);
+	e->certs = cert_cache_new(e->cfg.cert_cache_max, e->cfg.cert_cache_bytes, &e->mem);
 	if (e->flows == NULL || e->certs == NULL) {
 		engine_free(e);
 		return NULL;
@@ -768,6 +768,39 @@ fingerprints(const struct session *s, struct ev_handshake *hs, struct fp_text *f
 	}
 }
 
+/* The finding key alerted at ts_us: a repeat within interval, or a new alert. */
+static bool
+alert_seen_update(struct engine *home, const uint8_t key[32], int64_t ts_us, int64_t interval,
+    uint64_t *repeats)
+{
+	struct alert_seen *x = NULL;
+
+	HASH_FIND(hh, home->alerts_table, key, 32, x);
+	if (x != NULL && ts_us - x->last_us < interval * 1000000 && ts_us >= x->last_us) {
+		x->repeats++;
+		return true;
+	}
+	if (x == NULL) {
+		if (home->alerts_ring == NULL &&
+		    (home->alerts_ring = calloc(ENGINE_ALERT_KEYS_MAX,
+		    sizeof(*home->alerts_ring))) == NULL)
+			return false;
+		x = &home->alerts_ring[home->alerts_next];	/* reuse the oldest slot */
+		home->alerts_next = (home->alerts_next + 1) % ENGINE_ALERT_KEYS_MAX;
+		if (x->used)
+			HASH_DEL(home->alerts_table, x);
+		memset(x, 0, sizeof(*x));
+		memcpy(x->key, key, 32);
+		hashtab_oom = 0;
+		HASH_ADD(hh, home->alerts_table, key, sizeof(x->key), x);
+		x->used = !hashtab_oom;
+	}
+	*repeats = x->repeats;
+	x->repeats = 0;
+	x->last_us = ts_us;
+	return false;
+}
+
 /*
  * The same finding (block, SNI, leaf, reason) alerts once per alert
  * interval of capture time; the repeats in between are counted and the next
@@ -779,8 +812,8 @@ alert_repeated(struct engine *e, const struct ev_handshake *hs, const struct jud
 {
 	int64_t interval = e->cfg.alert_interval_s ? e->cfg.alert_interval_s : ENGINE_ALERT_INTERVAL;
 	const struct judgement *j = hs->j;
-	struct alert_seen *x = NULL;
 	uint8_t key[32];
+	bool rep;
 	uint32_t r = (uint32_t)f->reason;
 	EVP_MD_CTX *md;
 	unsigned int len = 0;
@@ -804,30 +837,15 @@ alert_repeated(struct engine *e, const struct ev_handshake *hs, const struct jud
 	(void)EVP_DigestFinal_ex(md, key, &len);
 	EVP_MD_CTX_free(md);
 
-	HASH_FIND(hh, e->alerts_table, key, sizeof(key), x);
-	if (x != NULL && hs->ts_us - x->last_us < interval * 1000000 && hs->ts_us >= x->last_us) {
-		x->repeats++;
+	if (e->cfg.shared_lock != NULL)
+		(void)pthread_mutex_lock(e->cfg.shared_lock);
+	rep = alert_seen_update(e->cfg.shared_home != NULL ? e->cfg.shared_home : e, key,
+	    hs->ts_us, interval, repeats);
+	if (e->cfg.shared_lock != NULL)
+		(void)pthread_mutex_unlock(e->cfg.shared_lock);
+	if (rep)
 		e->st.n_alerts_repeated++;
-		return true;
-	}
-	if (x == NULL) {
-		if (e->alerts_ring == NULL &&
-		    (e->alerts_ring = calloc(ENGINE_ALERT_KEYS_MAX, sizeof(*e->alerts_ring))) == NULL)
-			return false;
-		x = &e->alerts_ring[e->alerts_next];	/* reuse the oldest slot */
-		e->alerts_next = (e->alerts_next + 1) % ENGINE_ALERT_KEYS_MAX;
-		if (x->used)
-			HASH_DEL(e->alerts_table, x);
-		memset(x, 0, sizeof(*x));
-		memcpy(x->key, key, sizeof(key));
-		hashtab_oom = 0;
-		HASH_ADD(hh, e->alerts_table, key, sizeof(x->key), x);
-		x->used = !hashtab_oom;
-	}
-	*repeats = x->repeats;
-	x->repeats = 0;
-	x->last_us = hs->ts_us;
-	return false;
+	return rep;
 }
 
 /*
@@ -1037,19 +1055,35 @@ emit(struct session *s)
  * handshake; a repeat within ENGINE_DEDUP_S of capture time is counted, not
  * reported.
  */
+static bool seen_update(struct engine *e, const uint8_t *random, int64_t ts_us);
+
 static bool
 already_reported(struct engine *e, const struct session *s)
 {
 	const uint8_t *random = s->ch ? s->ch->random : s->sh ? s->sh->random : NULL;
-	struct seen *x = NULL;
+	bool dup;
 
 	if (random == NULL)
 		return false;
-	HASH_FIND(hh, e->seen_table, random, 32, x);
-	if (x != NULL && llabs(s->ts_us - x->at) <= (int64_t)ENGINE_DEDUP_S * 1000000) {
+	if (e->cfg.shared_lock != NULL)
+		(void)pthread_mutex_lock(e->cfg.shared_lock);
+	dup = seen_update(e->cfg.shared_home != NULL ? e->cfg.shared_home : e, random, s->ts_us);
+	if (e->cfg.shared_lock != NULL)
+		(void)pthread_mutex_unlock(e->cfg.shared_lock);
+	if (dup)
 		e->st.n_duplicates++;		/* the same handshake, at about the same time */
+	return dup;
+}
+
+/* In e's table of reported randoms: true when random was reported near ts_us. */
+static bool
+seen_update(struct engine *e, const uint8_t *random, int64_t ts_us)
+{
+	struct seen *x = NULL;
+
+	HASH_FIND(hh, e->seen_table, random, 32, x);
+	if (x != NULL && llabs(ts_us - x->at) <= (int64_t)ENGINE_DEDUP_S * 1000000)
 		return true;
-	}
 	if (x == NULL) {
 		x = &e->seen_ring[e->seen_next];	/* reuse the oldest slot */
 		if (x->at != 0)
@@ -1063,7 +1097,7 @@ already_reported(struct engine *e, const struct session *s)
 			return false;
 		}
 	}
-	x->at = s->ts_us ? s->ts_us : 1;
+	x->at = ts_us ? ts_us : 1;
 	return false;
 }
 
@@ -1172,8 +1206,8 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 
 /* --- packets ----------------------------------------------------------------- */
 
-static int64_t
-capture_time(const struct pcap_pkthdr *h)
+int64_t
+engine_capture_time(const struct pcap_pkthdr *h)
 {
 	int64_t sec = (int64_t)h->ts.tv_sec, us = (int64_t)h->ts.tv_usec;
 
@@ -1448,7 +1482,7 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 
 	e->st.n_packets++;
 	e->st.n_bytes += h->len;
-	e->pkt_us = capture_time(h);
+	e->pkt_us = engine_capture_time(h);
 	e->cur_linktype = linktype;
 	e->cur_h = h;
 	e->cur_p = p;
@@ -1469,6 +1503,17 @@ engine_packet(struct engine *e, int linktype, const struct pcap_pkthdr *h, const
 		handle_tcp(e, &pkt);
 	else if (st == DEC_UDP)
 		handle_udp(e, &pkt);
+}
+
+void
+engine_clock(struct engine *e, int64_t ts_us)
+{
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	if (e->now_us - e->last_expire_us >= 1000000) {	/* as engine_packet() does */
+		flow_expire(e->flows, e->now_us);
+		e->last_expire_us = e->now_us;
+	}
 }
 
 void

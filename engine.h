@@ -11,6 +11,7 @@
 #ifndef TLSENTRY_ENGINE_H
 #define TLSENTRY_ENGINE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <pcap/pcap.h>
@@ -52,6 +53,8 @@ struct engine_cfg {
 	size_t reasm_max;	/* 0: REASM_MAX */
 	uint32_t hs_max;	/* 0: TLS_HS_MAX */
 	size_t memcap;		/* 0: ENGINE_MEMCAP */
+	size_t cert_cache_max;	/* 0: CERT_CACHE_MAX decoded certificates kept */
+	size_t cert_cache_bytes;	/* 0: CERT_CACHE_BYTES */
 	struct trust *trust;	/* the CA store (borrowed), or NULL: no chain checks */
 	struct learn *learn;	/* tlsentry learn: every handshake taught (borrowed) */
 	struct tofu *tofu;	/* --state: issuers remembered per domain (borrowed) */
@@ -59,6 +62,10 @@ struct engine_cfg {
 	struct evstore *evidence;	/* --evidence: alerting flows' packets (borrowed) */
 	int64_t alert_interval_s;	/* one alert per finding per this many seconds of
 					   capture time; 0: ENGINE_ALERT_INTERVAL; <0: every one */
+	struct engine *shared_home;	/* --workers: the engine whose tables of findings
+					   already alerted and of handshakes already
+					   reported all engines share (borrowed), */
+	pthread_mutex_t *shared_lock;	/* under this lock; NULL: this engine's own */
 };
 
 /* Why a flow's handshake could not be followed to its end. */
@@ -71,6 +78,7 @@ enum engine_giveup {
 	GIVEUP_N
 };
 
+/* Every field is 64 bits wide: --workers adds them up word by word. */
 struct engine_stats {
 	uint64_t n_packets;
 	uint64_t n_bytes;	/* on the wire, as the capture headers say */
@@ -126,6 +134,16 @@ void engine_set_source(struct engine *e, const char *name);
  * packet timestamps drive the clock and this is not needed.
  */
 void engine_tick(struct engine *e, int64_t now_us);
+
+/*
+ * Capture time has reached ts_us (a packet of another engine: --workers
+ * broadcasts the clock so every engine ends idle flows when one engine
+ * reading every packet would).  Files only, not with live_clock.
+ */
+void engine_clock(struct engine *e, int64_t ts_us);
+
+/* A packet's capture time in microseconds, as the engine reads it. */
+int64_t engine_capture_time(const struct pcap_pkthdr *h);
 
 /*
  * Judge handshakes with these rules from now on (a reload).  The old rules

@@ -78,6 +78,11 @@ sandbox_enter(char *err, size_t errsz)
 		snprintf(err, errsz, "allowing mmap: %s", strerror(-n));
 		goto out;
 	}
+	/* every thread (--workers start theirs before this), not just this one */
+	if ((n = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		snprintf(err, errsz, "cannot apply the filter to every thread: %s", strerror(-n));
+		goto out;
+	}
 	if ((n = seccomp_load(ctx)) != 0) {
 		snprintf(err, errsz, "cannot load the system call filter: %s", strerror(-n));
 		goto out;

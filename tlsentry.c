@@ -26,6 +26,7 @@
 
 #include "capture/capture.h"
 #include "engine.h"
+#include "workers.h"
 #include "output/event.h"
 #include "output/log.h"
 #include "parser/cert.h"
@@ -69,12 +70,13 @@ struct opts {
 	const char *cert_dir;		/* --store-certs DIR */
 	const char *evidence_dir;	/* --evidence DIR */
 	uint64_t evidence_files, evidence_bytes;	/* --evidence-max, per directory */
+	size_t workers;		/* --workers; 0: 1 */
 	struct engine_cfg cfg;
 };
 
 struct run {
 	const struct opts *o;
-	struct engine *engine;
+	struct workers *engine;	/* the engine, or --workers N of them */
 	struct trust *trust;
 	struct ev_out *out;
 	struct rules *rules;
@@ -133,6 +135,8 @@ static const char usage_text[] =
     "  --alert-interval SECONDS  the same finding (rule, name, certificate,\n"
     "                   reason) alerts once per this much capture time, with a\n"
     "                   repeat count (default 3600; 0: every time)\n"
+    "  --workers N      parse on N threads, connections spread by a flow hash\n"
+    "                   (default 1; the caps are shared out between them)\n"
     "  --check-rules FILE  check a rules file, print what it watches, exit\n"
     "  --state FILE     remember each domain's issuers across runs (trust on first\n"
     "                   use): a domain seen with an issuer it never had raises\n"
@@ -246,6 +250,7 @@ enum {
 	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
 	OPT_CABUNDLE, OPT_CAPATH, OPT_NODEFAULTCA, OPT_ALERTINTERVAL, OPT_CHECKRULES,
 	OPT_STATE, OPT_DURATION, OPT_STORECERTS, OPT_EVIDENCE, OPT_EVIDENCEMAX,
+	OPT_WORKERS,
 };
 
 static void
@@ -274,6 +279,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "store-certs", required_argument, NULL, OPT_STORECERTS },
 		{ "evidence", required_argument, NULL, OPT_EVIDENCE },
 		{ "evidence-max", required_argument, NULL, OPT_EVIDENCEMAX },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
@@ -406,6 +412,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DURATION:
 			o->duration_s = (unsigned)parse_num("--duration", optarg, 1, (uint64_t)366 * 86400, false);
 			break;
+		case OPT_WORKERS:
+			o->workers = (size_t)parse_num("--workers", optarg, 1, WK_MAX, false);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -437,6 +446,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		usage_error("%s", "--duration is for live capture (-i); a file ends by itself");
 	if (o->learn && o->out_path != NULL)
 		usage_error("%s", "learn writes rules, not events: give -o RULES, not -w");
+	/* their state is one per process, not yet shared between threads */
+	if (o->workers > 1 && (o->learn || o->state_path != NULL || o->cert_dir != NULL ||
+	    o->evidence_dir != NULL))
+		usage_error("%s", "--workers runs one thread only with learn, --state, "
+		    "--store-certs or --evidence");
 	check_output_path(o);
 	check_written_paths(o);
 }
@@ -673,7 +687,10 @@ emit_metric(struct run *r)
 	struct ev_iface ifs[IFACES_MAX];
 	size_t n_ifs = 0;
 
-	engine_stats(r->engine, &st);
+	struct ev_counts evc;
+
+	wk_stats(r->engine, &st);
+	ev_out_counts(r->out, &evc);
 	const struct ev_counter c[] = {
 		{ NULL, "packets", packets_read(r) },
 		{ NULL, "bytes", st.n_bytes },
@@ -682,10 +699,10 @@ emit_metric(struct run *r)
 		{ NULL, "certificates", st.n_certs },
 		{ NULL, "alerts", st.n_alerts },
 		{ NULL, "duplicate_handshakes", st.n_duplicates },
-		{ "events", "written", r->out->n.n_events },
-		{ "events", "write_errors", r->out->n.n_write_errors },
-		{ "events", "reopen_failures", r->out->n.n_reopen_failures },
-		{ "events", "too_large", r->out->n.n_too_large },
+		{ "events", "written", evc.n_events },
+		{ "events", "write_errors", evc.n_write_errors },
+		{ "events", "reopen_failures", evc.n_reopen_failures },
+		{ "events", "too_large", evc.n_too_large },
 		{ "flows", "active", st.flows.n_active },
 		{ "flows", "peak", st.flows.n_peak },
 		{ "flows", "created", st.flows.n_created },
@@ -757,7 +774,7 @@ reload(struct run *r)
 		if (fresh == NULL) {
 			log_error("reload: %s; keeping the rules in use", err);
 		} else {
-			engine_set_rules(r->engine, fresh);
+			wk_set_rules(r->engine, fresh);
 			rules_free(r->rules);
 			r->rules = fresh;
 			if (!r->o->quiet)
@@ -820,7 +837,7 @@ on_tick(void *ctx, const struct cap_src *src)
 	if (seconds_between(&r->last_tick, &now) < 0.5)
 		return;
 	r->last_tick = now;
-	engine_stats(r->engine, &st);
+	wk_stats(r->engine, &st);
 	off = cap_offset(src);
 	secs = seconds_between(&r->start, &now);
 	human_bytes(secs > 0 ? (double)(st.n_bytes - r->bytes_before) / secs : 0, rate,
@@ -840,7 +857,7 @@ on_packet(void *ctx, const struct pcap_pkthdr *h, const uint8_t *p)
 {
 	struct run *r = ctx;
 
-	engine_packet(r->engine, r->src->linktype, h, p);
+	wk_packet(r->engine, r->src->linktype, h, p);
 }
 
 /* --- sources ------------------------------------------------------------------- */
@@ -878,12 +895,12 @@ read_file(struct run *r, struct cap_src *src)
 	char err[512];
 	enum cap_status st;
 
-	engine_stats(r->engine, &before);
+	wk_stats(r->engine, &before);
 	r->bytes_before = before.n_bytes;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->last_tick = r->start;
 	r->src = src;
-	engine_set_source(r->engine, strcmp(src->name, "(stdin)") == 0 ? NULL : src->name);
+	wk_set_source(r->engine, strcmp(src->name, "(stdin)") == 0 ? NULL : src->name);
 	st = cap_run(src, on_packet, r, on_tick, err, sizeof(err));
 	if (r->progress_shown) {
 		fputs("\r\x1b[K", stderr);
@@ -918,7 +935,7 @@ read_live(struct run *r)
 	int64_t last_tick = mono_us();
 	int64_t until = r->o->duration_s > 0 ? last_tick + (int64_t)r->o->duration_s * 1000000 : 0;
 
-	engine_tick(r->engine, last_tick);
+	wk_tick(r->engine, last_tick);
 
 	for (size_t i = 0; i < r->n_srcs; i++) {
 		pfd[i].fd = cap_fd(&r->srcs[i]);
@@ -935,7 +952,7 @@ read_live(struct run *r)
 			if (pfd[i].revents == 0)
 				continue;
 			r->src = &r->srcs[i];
-			engine_set_source(r->engine, r->srcs[i].name);
+			wk_set_source(r->engine, r->srcs[i].name);
 			if (cap_dispatch(&r->srcs[i], on_packet, r, err, sizeof(err)) < 0) {
 				log_error("%s", err);
 				r->rc = EXIT_RUNTIME;
@@ -943,10 +960,11 @@ read_live(struct run *r)
 			}
 			r->src = NULL;
 		}
+		wk_flush(r->engine);	/* --workers: no packet waits for a batch to fill */
 		housekeeping(r);
 		if (mono_us() - last_tick >= 1000000) {
 			last_tick = mono_us();
-			engine_tick(r->engine, last_tick);
+			wk_tick(r->engine, last_tick);
 		}
 		if (until != 0 && mono_us() >= until)
 			break;
@@ -1251,7 +1269,7 @@ main(int argc, char **argv)
 
 	r.progress = !o.quiet && o.n_ifaces == 0 && isatty(STDERR_FILENO);
 	o.cfg.live_clock = o.n_ifaces > 0;
-	r.engine = engine_new(&o.cfg, r.rules, &out);
+	r.engine = wk_new(o.workers ? o.workers : 1, &o.cfg, r.rules, &out);
 	if (r.engine == NULL)
 		die(EXIT_RUNTIME, "out of memory");
 	enter_sandbox(&o);
@@ -1268,16 +1286,16 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < r.n_srcs && !stop_requested; i++)
 			read_file(&r, &r.srcs[i]);
 	}
-	engine_finish(r.engine);
+	wk_finish(r.engine);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (o.stats_interval > 0)
 		emit_metric(&r);		/* the final counts */
-	engine_stats(r.engine, &st);
+	wk_stats(r.engine, &st);
 	if (!o.quiet)
 		summary(&r, &st, seconds_between(&t0, &t1));
 	for (size_t i = 0; i < r.n_srcs; i++)
 		cap_close(&r.srcs[i]);
-	engine_free(r.engine);
+	wk_free(r.engine);
 	if (r.learn != NULL)
 		finish_learning(&r);
 	if (r.tofu != NULL && save_state(&r, false) != 0)

@@ -21,6 +21,7 @@
 #include "../parser/tls_fp.h"
 #include "../parser/tls_names.h"
 #include "event.h"
+#include "../parser/digest.h"
 #include "log.h"
 
 #ifndef TLSENTRY_VERSION
@@ -84,6 +85,9 @@ sb_fmt(struct sb *s, const char *fmt, ...)
 
 /* --- output stream ------------------------------------------------------- */
 
+static void out_lock(struct ev_out *s);
+static void out_unlock(struct ev_out *s);
+
 /*
  * Open the event file for appending.  Not through a symbolic link, and only
  * a file, device or pipe: the file is opened as root and may sit in a
@@ -116,6 +120,8 @@ open_events(const char *path, bool line_buffered)
 	}
 	if (line_buffered)
 		setvbuf(fp, NULL, _IOLBF, 0);
+	else
+		setvbuf(fp, NULL, _IOFBF, EV_OUT_BUF);	/* a few large writes, not one per 4 KiB */
 	return fp;
 }
 
@@ -124,6 +130,7 @@ ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err, s
 {
 	memset(o, 0, sizeof(*o));
 	json_init(&o->w);
+	o->has_lock = pthread_mutex_init(&o->lock, NULL) == 0;
 	o->path = path;
 	o->line_buffered = line_buffered;
 	o->fp = open_events(path, line_buffered);
@@ -131,9 +138,49 @@ ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err, s
 		snprintf(err, errsz, "%s: cannot open for writing: %s", path,
 		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		json_free(&o->w);
+		if (o->has_lock)
+			pthread_mutex_destroy(&o->lock);
+		o->has_lock = false;
 		return -1;
 	}
 	return 0;
+}
+
+void
+ev_out_counts(struct ev_out *o, struct ev_counts *out)
+{
+	out_lock(o);
+	*out = o->n;
+	out_unlock(o);
+}
+
+void
+ev_out_worker(struct ev_out *o, struct ev_out *sink)
+{
+	memset(o, 0, sizeof(*o));
+	json_init(&o->w);
+	o->sink = sink;
+}
+
+void
+ev_out_worker_free(struct ev_out *o)
+{
+	json_free(&o->w);
+	o->sink = NULL;
+}
+
+static void
+out_lock(struct ev_out *s)
+{
+	if (s->has_lock)
+		(void)pthread_mutex_lock(&s->lock);
+}
+
+static void
+out_unlock(struct ev_out *s)
+{
+	if (s->has_lock)
+		(void)pthread_mutex_unlock(&s->lock);
 }
 
 /* Count a failed write; say so at once, the first time (alerts are at stake). */
@@ -164,9 +211,11 @@ ev_out_reopen(struct ev_out *o, char *err, size_t errsz)
 		    o->path, errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return -1;
 	}
+	out_lock(o);
 	if (fflush(o->fp) != 0 || fclose(o->fp) != 0)
 		write_failed(o, errno);
 	o->fp = fp;
+	out_unlock(o);
 	return 0;
 }
 
@@ -181,26 +230,31 @@ ev_out_close(struct ev_out *o)
 	}
 	json_free(&o->w);
 	o->fp = NULL;
+	if (o->has_lock)
+		pthread_mutex_destroy(&o->lock);
+	o->has_lock = false;
 	return o->n.n_write_errors > 0 ? -1 : 0;
 }
 
+/* The document built in o, written whole to o's stream (or its sink's). */
 static void
 write_event(struct ev_out *o, bool is_alert)
 {
+	struct ev_out *s = o->sink != NULL ? o->sink : o;
 	size_t len;
 	const char *doc = json_done(&o->w, &len);
 
+	out_lock(s);
 	if (doc == NULL) {
-		o->n.n_too_large++;
-		return;
+		s->n.n_too_large++;
+	} else if (fwrite(doc, 1, len, s->fp) != len || putc('\n', s->fp) == EOF) {
+		write_failed(s, errno);
+	} else {
+		s->n.n_events++;
+		if (is_alert)
+			s->n.n_alerts++;
 	}
-	if (fwrite(doc, 1, len, o->fp) != len || putc('\n', o->fp) == EOF) {
-		write_failed(o, errno);
-		return;
-	}
-	o->n.n_events++;
-	if (is_alert)
-		o->n.n_alerts++;
+	out_unlock(s);
 }
 
 /*
@@ -209,13 +263,17 @@ write_event(struct ev_out *o, bool is_alert)
  * with terminal escapes or bidi overrides) never reach a terminal raw.
  */
 static void
-keep_alert(struct ev_out *o, const struct sb *msg)
+keep_alert(struct ev_out *w, const struct sb *msg)
 {
+	struct ev_out *o = w->sink != NULL ? w->sink : w;
 	size_t cap = sizeof(o->alerts[0]) - 4, n = 0;
 	char *out;
 
-	if (o->n_alerts_kept == EV_ALERTS_KEPT)
+	out_lock(o);
+	if (o->n_alerts_kept == EV_ALERTS_KEPT) {
+		out_unlock(o);
 		return;
+	}
 	out = o->alerts[o->n_alerts_kept];
 	for (size_t i = 0; i < msg->n && n + 4 < cap; i++) {
 		unsigned char c = (unsigned char)msg->b[i];
@@ -230,6 +288,7 @@ keep_alert(struct ev_out *o, const struct sb *msg)
 	}
 	out[n] = '\0';
 	o->n_alerts_kept++;
+	out_unlock(o);
 }
 
 /* --- field helpers --------------------------------------------------------- */
@@ -249,6 +308,27 @@ put_time(struct json_w *w, const char *key, int64_t ts_us)
 	t = (time_t)sec;
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
+	if (tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+		/* by hand: snprintf here was a visible share of each event */
+		int f[6] = { tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			     tm.tm_min, tm.tm_sec };
+		char *p = buf;
+		for (int i = 0; i < 6; i++) {
+			int v = f[i];
+			if (i == 0) {
+				*p++ = (char)('0' + v / 1000);
+				*p++ = (char)('0' + v / 100 % 10);
+			}
+			*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = "--T::."[i];
+		}
+		for (int64_t d = 100000; d > 0; d /= 10)
+			*p++ = (char)('0' + us / d % 10);
+		*p++ = 'Z';
+		json_str(w, key, buf, (size_t)(p - buf));
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
 	json_cstr(w, key, buf);
@@ -931,10 +1011,8 @@ ev_handshake_id(const struct ev_handshake *hs, char out[17])
 	ev_community_id(hs->family, hs->client_ip, hs->client_port, hs->server_ip,
 	    hs->server_port, ev_transport(hs), cid);
 	n = snprintf(text, sizeof(text), "%s %" PRId64, cid, hs->ts_us);
-	if (EVP_Digest(text, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1)
-		memset(md, 0, sizeof(md));
-	for (size_t i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	(void)dg_sha256(text, (size_t)n, md);	/* zeroed on failure */
+	dg_hex(md, 8, out);
 }
 
 static bool
@@ -1211,7 +1289,7 @@ ev_community_id(uint8_t family, const uint8_t *a, uint16_t a_port, const uint8_t
 	buf[n++] = (uint8_t)(b_port >> 8);
 	buf[n++] = (uint8_t)b_port;
 	memcpy(out, "1:", 2);
-	if (EVP_Digest(buf, n, md, NULL, EVP_sha1(), NULL) != 1) {
+	if (!dg_sha1(buf, n, md)) {
 		out[2] = '\0';
 		return;
 	}

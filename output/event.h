@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "../parser/cert.h"
@@ -89,6 +90,10 @@ struct ev_counts {
 	uint64_t n_reopen_failures;
 };
 
+#ifndef EV_OUT_BUF
+#define EV_OUT_BUF (256 << 10)	/* stdio buffer of an event file or pipe (not line-buffered) */
+#endif
+
 #define EV_ALERTS_KEPT 10	/* alert messages kept for the end-of-run summary */
 
 struct ev_out {
@@ -101,6 +106,14 @@ struct ev_out {
 	/* the first alerts' messages, JSON-escaped, cut at 300 bytes */
 	char alerts[EV_ALERTS_KEPT][320];
 	unsigned n_alerts_kept;
+	/*
+	 * --workers: each worker thread builds its events in its own ev_out
+	 * (ev_out_worker), whose finished documents go to sink's file, one
+	 * whole event at a time under sink's lock, and are counted in sink.
+	 */
+	struct ev_out *sink;
+	pthread_mutex_t lock;	/* of an ev_out_open()ed stream: file, counts, alerts kept */
+	bool has_lock;
 };
 
 /*
@@ -119,6 +132,17 @@ int ev_out_reopen(struct ev_out *o, char *err, size_t errsz);
 
 /* Flush and close; -1 if any write failed (first_errno says why). */
 int ev_out_close(struct ev_out *o);
+
+/*
+ * A worker's builder whose events go to sink (opened with ev_out_open and
+ * outliving it).  Free with ev_out_worker_free().  The builder itself is for
+ * one thread; sink may be shared by any number of them and its own thread.
+ */
+void ev_out_worker(struct ev_out *o, struct ev_out *sink);
+
+/* A consistent copy of o's counters while workers may be writing. */
+void ev_out_counts(struct ev_out *o, struct ev_counts *out);
+void ev_out_worker_free(struct ev_out *o);
 
 void ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs);
 

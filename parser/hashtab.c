@@ -10,7 +10,7 @@
 #include "hashtab.h"
 
 uint8_t siphash_key[16];
-int hashtab_oom;
+_Thread_local int hashtab_oom;	/* per thread: --workers run engines side by side */
 
 int
 siphash_seed(void)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 extern uint8_t siphash_key[16];
-extern int hashtab_oom;
+extern _Thread_local int hashtab_oom;
 
 /* Fill siphash_key from getrandom(); -1 if the kernel refuses. */
 int siphash_seed(void);
