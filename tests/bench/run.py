@@ -35,6 +35,10 @@ import tempfile
 import time
 
 FILES = {"A": "A", "A'": "Aprime", "Aprime": "Aprime", "B": "B"}
+# the default configuration: rules loaded, chains validated against the bench PKI's roots
+DEFAULT_BASE = "-R tests/bench/bench.rules --ca-bundle tests/bench/seeds/certs/roots.pem"
+BASE_ARGS = []
+LOAD_START = (0.0, 0.0, 0.0)
 # targets of issue 8, for tlsentry with default caps
 TARGET_RATIO = {"A": 4.0, "A'": 8.0, "B": 1.0}
 TARGET_RSS_KB = 64 * 1024
@@ -81,7 +85,7 @@ def timed(cmd, stdout):
 
 def check_tlsentry(out_path, truth):
     """(ok, summary) of tlsentry's events against the ground truth."""
-    seen, problems, n_events = set(), [], 0
+    seen, problems, n_events, n_alerts = set(), [], 0, 0
     with open(out_path, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
@@ -89,8 +93,12 @@ def check_tlsentry(out_path, truth):
             except ValueError:
                 problems.append("a line that is not JSON")
                 continue
-            if e.get("event", {}).get("kind") != "event":
-                problems.append(f"unexpected {e.get('event', {}).get('kind')} event")
+            kind = e.get("event", {}).get("kind")
+            if kind == "alert":
+                n_alerts += 1
+                continue
+            if kind != "event":
+                problems.append(f"unexpected {kind} event")
                 continue
             n_events += 1
             src, dst = e.get("source", {}), e.get("destination", {})
@@ -113,7 +121,7 @@ def check_tlsentry(out_path, truth):
     missing = len(truth) - len(seen)
     if missing:
         problems.append(f"{missing} connections of the truth not reported")
-    summary = f"{len(seen)}/{len(truth)} handshakes right, {n_events} events"
+    summary = f"{len(seen)}/{len(truth)} handshakes right, {n_events} events, {n_alerts} alerts"
     if problems:
         summary += f"; {len(problems)} problems, first: " + "; ".join(problems[:3])
     return not problems, summary
@@ -147,7 +155,10 @@ def check_tshark(out_path, truth):
 
 def tool_cmd(tool, pcap, out, args):
     if tool == "tlsentry":
-        return [ARGS.tlsentry, "-q", "-r", pcap, "-w", out] + args
+        return [ARGS.tlsentry, "-q", "-r", pcap, "-w", out] + BASE_ARGS + args
+    if tool.startswith("tlsentry-w"):
+        return ([ARGS.tlsentry, "-q", "-r", pcap, "-w", out] + BASE_ARGS + args
+                + ["--workers", tool[len("tlsentry-w"):]])
     if tool == "tshark":
         return ["tshark", "-n", "-r", pcap,
                 "-Y", "tls.handshake.type == 1 || tls.handshake.type == 11",
@@ -202,8 +213,9 @@ def run_set(name, tools):
         return rows, True
 
     for tool in tools:
-        extra = shlex.split(ARGS.args) if tool == "tlsentry" else []
-        runs = ARGS.runs if tool == "tlsentry" else ARGS.other_runs
+        mine = tool.startswith("tlsentry")
+        extra = shlex.split(ARGS.args) if mine else []
+        runs = ARGS.runs if mine else ARGS.other_runs
         walls, cpus, rsss, fwalls, ratios, checks = [], [], [], [], [], []
         for i in range(runs):
             order = ["floor", tool] if i % 2 == 0 else [tool, "floor"]
@@ -214,12 +226,12 @@ def run_set(name, tools):
                     continue
                 if os.path.exists(out):
                     os.unlink(out)
-                w, c, r, rc = timed(tool_cmd(tool, pcap, out, extra), out if tool != "tlsentry"
+                w, c, r, rc = timed(tool_cmd(tool, pcap, out, extra), out if not mine
                                     else out + ".stdout")
                 walls.append(w)
                 cpus.append(c)
                 rsss.append(r)
-                if tool == "tlsentry":
+                if mine:
                     ok, summary = check_tlsentry(out, truth) if rc == 0 else (False, f"exit {rc}")
                     checks.append((ok, summary))
                 elif tool == "tshark" and i == 0:
@@ -229,9 +241,9 @@ def run_set(name, tools):
             ratios.append(walls[-1] / fwalls[-1])
             note(f"{name} {tool} run {i + 1}/{runs}: {walls[-1]:.2f} s "
                  f"(floor {fwalls[-1]:.2f} s), CPU {cpus[-1]:.2f} s, RSS {rsss[-1] / 1024:.1f} MiB"
-                 + (f"; {checks[-1][1]}" if checks and tool == "tlsentry" else ""))
+                 + (f"; {checks[-1][1]}" if checks and mine else ""))
         ok = all(c[0] for c in checks)
-        if tool == "tlsentry" and not ok:
+        if mine and not ok:
             failed = True
         wall = statistics.median(walls)
         rows.append({
@@ -246,6 +258,12 @@ def run_set(name, tools):
         })
         if os.path.exists(out):
             os.unlink(out)
+    one = next((r for r in rows if r["tool"] == "tlsentry"), None)
+    for r in rows:
+        if one is not None and r["tool"].startswith("tlsentry-w"):
+            w = r["wall"] / one["wall"]
+            r["target"] = (f"wall {w:.2f}x one worker's"
+                           + (f" (≤0.6x {'met' if w <= 0.6 else 'not met'})" if name == "A'" else ""))
     for f in (out + ".stdout", floor_out):
         if os.path.exists(f):
             os.unlink(f)
@@ -253,7 +271,7 @@ def run_set(name, tools):
 
 
 def target(name, tool, ratio, rss_kb):
-    if tool != "tlsentry" or ARGS.args.strip():
+    if tool != "tlsentry" or ARGS.args.strip() or ARGS.base_args != DEFAULT_BASE:
         return ""
     t = TARGET_RATIO[name if name != "Aprime" else "A'"]
     return (f"≤{t:g}x {'met' if ratio <= t else 'not met'}, "
@@ -280,12 +298,18 @@ def main():
     ap.add_argument("--other-runs", type=int, default=None,
                     help="pairs for tools other than tlsentry (default: --runs)")
     ap.add_argument("--tools", default="tlsentry,tshark,ndpi,tcpdump")
-    ap.add_argument("--args", default="", help="extra tlsentry options, e.g. '--workers 2'")
+    ap.add_argument("--base-args", default=DEFAULT_BASE,
+                    help="tlsentry's configuration: rules and the bench CA (default: %(default)s)")
+    ap.add_argument("--args", default="", help="extra tlsentry options, e.g. '--memcap 64M'")
+    ap.add_argument("--workers", default="2",
+                    help="also time tlsentry --workers N on A' (comma-separated; '' for none)")
     ap.add_argument("--dir", default="build/bench")
     ap.add_argument("--tlsentry", default="./tlsentry")
     ap.add_argument("--floor", default="build/bench/floor")
     ap.add_argument("--report", default=None)
     ARGS = ap.parse_args()
+    global BASE_ARGS
+    BASE_ARGS = shlex.split(ARGS.base_args)
     if ARGS.other_runs is None:
         ARGS.other_runs = ARGS.runs
     if ARGS.runs < 1:
@@ -307,19 +331,28 @@ def main():
         if s not in FILES:
             sys.exit(f"bench: unknown set {s} (A, A', B)")
 
+    global LOAD_START
+    LOAD_START = os.getloadavg()
     rows, failed = [], False
     for s in sets:
-        r, f = run_set("A'" if s == "Aprime" else s, tools)
+        name = "A'" if s == "Aprime" else s
+        extra = []
+        if name == "A'" and "tlsentry" in tools:
+            extra = [f"tlsentry-w{n}" for n in ARGS.workers.split(",") if n.strip()]
+        r, f = run_set(name, tools[:1] + extra + tools[1:] if tools[:1] == ["tlsentry"]
+                       else tools + extra)
         rows += r
         failed |= f
     load = os.getloadavg()
     report = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
               f"{platform.node()}: {os.cpu_count()} CPUs, Linux {platform.release()}, "
-              f"load average {load[0]:.2f} at the end"
-              + (f"; tlsentry options: {ARGS.args}" if ARGS.args.strip() else ""), ""]
+              f"load average {load[0]:.2f} at the end; tlsentry {ARGS.base_args}"
+              + (f" {ARGS.args}" if ARGS.args.strip() else ""), ""]
     report.append(table(rows))
     report.append("")
     report += [f"- {t}: {tool_version(t)}" for t in tools]
+    load0 = LOAD_START
+    report.append(f"- load average at the start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
     for r in rows:
         if r["check"] != "-":
             report.append(f"- {r['set']} {r['tool']}: {r['check']}: {r['detail']}")
