@@ -7,7 +7,10 @@
  * except a --ca-path directory's lookups): the system bundle by default,
  * plus any --ca-bundle files and a --ca-path directory.  A chain's verdict
  * is cached by (the SHA-256 of its certificates, the UTC day of the
- * capture), so a busy server costs one verification a day.
+ * capture), so a busy server costs one verification a day.  A server that
+ * sends a new leaf every time under the same intermediates costs one check
+ * of the leaf: its issuer chain, verified clean that day, is not verified
+ * again (trust.c, struct tail_entry).
  */
 #ifndef TLSENTRY_TRUST_H
 #define TLSENTRY_TRUST_H
@@ -20,6 +23,9 @@
 
 #ifndef TRUST_CACHE_MAX
 #define TRUST_CACHE_MAX 16384	/* chain verdicts remembered */
+#endif
+#ifndef TRUST_TAILS_MAX
+#define TRUST_TAILS_MAX 1024	/* issuer chains verified clean, per day, remembered */
 #endif
 #ifndef TRUST_BUNDLES_MAX
 #define TRUST_BUNDLES_MAX 16	/* --ca-bundle files */
@@ -52,7 +58,9 @@ struct trust_verdict {
 };
 
 struct trust_stats {
-	uint64_t n_verified;	/* X509_verify_cert calls */
+	uint64_t n_verified;	/* chains verified (not from the cache) */
+	uint64_t n_leaf_only;	/* of which under an issuer chain verified clean
+				   the same day: only the leaf was checked */
 	uint64_t n_cached;	/* verdicts served from the cache */
 	size_t n_roots;		/* certificates in the store's files */
 	size_t n_system_roots;
