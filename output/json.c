@@ -109,6 +109,16 @@ utf8_len(const uint8_t *p, size_t n)
 	return need;
 }
 
+/* Bytes copied as they are: printable ASCII but for '"' and '\\'. */
+static const bool plain_ascii[256] = {
+	[0x20] = 1, 1, 0 /* '"' */, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* '\\' */, 1, 1, 1,
+	[0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* DEL */,
+};
+
 static void
 put_string(struct json_w *w, const void *vp, size_t n)
 {
@@ -121,8 +131,7 @@ put_string(struct json_w *w, const void *vp, size_t n)
 		uint8_t c = p[i];
 		size_t run = i;
 		/* copy a run of plain ASCII at once */
-		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
-		    p[run] != '\\')
+		while (run < n && plain_ascii[p[run]])
 			run++;
 		if (run > i) {
 			put(w, (const char *)p + i, run - i);
@@ -169,7 +178,7 @@ member(struct json_w *w, const char *key)
 
 		/* keys are this program's own names: plain ASCII, copied at once */
 		for (size_t i = 0; i < n && plain; i++)
-			plain = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\';
+			plain = plain_ascii[(uint8_t)key[i]];
 		if (!plain) {
 			put_string(w, key, n);
 			put_c(w, ':');

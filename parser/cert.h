@@ -18,7 +18,8 @@
 #include "memcap.h"
 
 #ifndef CERT_CACHE_MAX
-#define CERT_CACHE_MAX 8192	/* decoded certificates kept for reuse */
+#define CERT_CACHE_MAX 4096	/* decoded certificates kept for reuse (each about 10 kB
+				   with its OpenSSL X509, kept for chain checks) */
 #endif
 #ifndef CERT_SAN_MAX
 #define CERT_SAN_MAX 256	/* subjectAltName entries kept per certificate */
@@ -33,7 +34,8 @@
 #define CERT_STR_MAX 4096	/* longest DN string kept; longer ones are cut */
 #endif
 #ifndef CERT_X509_OVERHEAD
-#define CERT_X509_OVERHEAD 2048	/* bytes charged for OpenSSL's X509 beyond 2x the DER */
+#define CERT_X509_OVERHEAD 4096	/* bytes charged for OpenSSL's X509 beyond 2x the DER
+				   (3-4 kB measured with OpenSSL 3.0, mallinfo2) */
 #endif
 #ifndef CERT_VALUE_MAX
 #define CERT_VALUE_MAX 1024	/* longest attribute value or SAN kept */
