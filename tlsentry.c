@@ -449,8 +449,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	/* their state is one per process, not yet shared between threads */
 	if (o->workers > 1 && (o->learn || o->state_path != NULL || o->cert_dir != NULL ||
 	    o->evidence_dir != NULL))
-		usage_error("%s", "--workers runs one thread only with learn, --state, "
-		    "--store-certs or --evidence");
+		usage_error("%s", "--workers cannot be combined with learn, --state, "
+		    "--store-certs or --evidence (their state is not shared between threads)");
 	check_output_path(o);
 	check_written_paths(o);
 }
