@@ -251,7 +251,7 @@ endpoint(const struct workers *ws, const uint8_t ip[16], uint16_t port)
 static size_t
 pick(const struct workers *ws, int linktype, const struct pcap_pkthdr *h, const uint8_t *p)
 {
-	struct pkt pkt;
+	struct pkt pkt = { .ts_us = 0 };
 	enum dec_status st = dec_packet(linktype, p, h->caplen < h->len ? h->caplen : h->len, &pkt);
 
 	if (st != DEC_TCP && st != DEC_UDP)

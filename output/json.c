@@ -251,39 +251,39 @@ json_cstr(struct json_w *w, const char *key, const char *s)
 	json_str(w, key, s, strlen(s));
 }
 
-/* Decimal digits of v at the end of buf[24]; returns where they start. */
-static char *
+/* Decimal digits of v at the end of buf[0..24); returns the index of the first. */
+static size_t
 dec(uint64_t v, char buf[24])
 {
-	char *p = buf + 24;
+	size_t i = 24;
 
 	do {
-		*--p = (char)('0' + v % 10);
+		buf[--i] = (char)('0' + v % 10);
 		v /= 10;
-	} while (v > 0);
-	return p;
+	} while (v > 0 && i > 0);
+	return i;
 }
 
 void
 json_u64(struct json_w *w, const char *key, uint64_t v)
 {
 	char num[24];
-	const char *p = dec(v, num);
+	size_t i = dec(v, num);
 
 	member(w, key);
-	put(w, p, (size_t)(num + sizeof(num) - p));
+	put(w, num + i, sizeof(num) - i);
 }
 
 void
 json_i64(struct json_w *w, const char *key, int64_t v)
 {
-	char num[25];
-	char *p = dec(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, num + 1);
+	char num[24];
+	size_t i = dec(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, num);
 
 	if (v < 0)
-		*--p = '-';
+		num[--i] = '-';		/* 20 digits at most: i >= 4 */
 	member(w, key);
-	put(w, p, (size_t)(num + sizeof(num) - p));
+	put(w, num + i, sizeof(num) - i);
 }
 
 void

@@ -291,7 +291,7 @@ tail_reusable(X509_STORE_CTX *ctx, struct cert_info *const *chain, size_t n)
 	STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
 	int k = built ? sk_X509_num(built) : 0;
 
-	if (n < 2 || chain[1]->x509 == NULL || k < 2 ||
+	if (n < 2 || chain[1] == NULL || chain[1]->x509 == NULL || k < 2 ||
 	    X509_cmp(sk_X509_value(built, 1), chain[1]->x509) != 0)
 		return false;
 	for (int i = 1; i < k; i++)
@@ -314,7 +314,7 @@ verify_now(struct trust *t, struct cert_info *const *chain, size_t n, int64_t at
 	if (ctx == NULL || untrusted == NULL)
 		goto done;
 	for (size_t i = 1; i < n; i++)
-		if (chain[i]->x509 != NULL)
+		if (chain[i] != NULL && chain[i]->x509 != NULL)
 			(void)sk_X509_push(untrusted, chain[i]->x509);	/* borrowed */
 	if (X509_STORE_CTX_init(ctx, t->store, chain[0]->x509, untrusted) != 1)
 		goto done;
