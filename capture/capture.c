@@ -6,6 +6,7 @@
  * handle, its FILE and the stdio buffer.
  */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,6 +74,8 @@ cap_open_file(struct cap_src *src, const char *path, const char *bpf,
 	src->iobuf = malloc(CAP_READ_BUF);
 	if (src->iobuf != NULL)
 		setvbuf(src->fp, src->iobuf, _IOFBF, CAP_READ_BUF);
+	/* only the reading thread touches this stream: no lock per fread (two a packet) */
+	(void)__fsetlocking(src->fp, FSETLOCKING_BYCALLER);
 	src->pcap = pcap_fopen_offline_with_tstamp_precision(src->fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 	if (src->pcap == NULL) {
