@@ -160,6 +160,8 @@ engine_new(const struct engine_cfg *cfg, const struct rules *rules, struct ev_ou
 	e->flows = flow_table_new(e->cfg.max_flows, e->cfg.idle_s, e->cfg.reasm_max, &e->mem,
 	    &e->rst, on_flow_end, e);
 	e->certs = cert_cache_new(e->cfg.cert_cache_max, e->cfg.cert_cache_bytes, &e->mem);
+	if (e->certs != NULL)
+		cert_cache_set_libctx(e->certs, e->cfg.crypto_ctx);
 	if (e->flows == NULL || e->certs == NULL) {
 		engine_free(e);
 		return NULL;

@@ -55,6 +55,8 @@ struct engine_cfg {
 	size_t memcap;		/* 0: ENGINE_MEMCAP */
 	size_t cert_cache_max;	/* 0: CERT_CACHE_MAX decoded certificates kept */
 	size_t cert_cache_bytes;	/* 0: CERT_CACHE_BYTES */
+	void *crypto_ctx;	/* OpenSSL library context certificates are decoded in
+				   (cert_libctx_new; borrowed), or NULL: the default */
 	struct trust *trust;	/* the CA store (borrowed), or NULL: no chain checks */
 	struct learn *learn;	/* tlsentry learn: every handshake taught (borrowed) */
 	struct tofu *tofu;	/* --state: issuers remembered per domain (borrowed) */

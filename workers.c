@@ -36,6 +36,7 @@ struct worker {
 	struct workers *ws;
 	struct engine *engine;
 	struct ev_out out;	/* builds this worker's events, written to the sink */
+	void *crypto_ctx;	/* its own OpenSSL library context (cert_libctx_new) */
 	pthread_t thread;
 	bool started;
 	bool has_sync;		/* m and the two conditions initialised */
@@ -437,6 +438,8 @@ wk_new(size_t n, const struct engine_cfg *cfg, const struct rules *rules, struct
 				goto fail;
 			k->free[k->n_free++] = &k->batches[j];
 		}
+		k->crypto_ctx = cert_libctx_new();	/* NULL: the default one, shared */
+		c.crypto_ctx = k->crypto_ctx;
 		k->engine = engine_new(&c, rules, &k->out);
 		if (k->engine == NULL)
 			goto fail;
@@ -496,7 +499,8 @@ wk_free(struct workers *ws)
 		/* the first engine holds the shared tables: free it last */
 		for (size_t i = ws->n; i-- > 0;) {
 			struct worker *k = &ws->w[i];
-			engine_free(k->engine);
+			engine_free(k->engine);		/* its certificates first, */
+			cert_libctx_free(k->crypto_ctx);	/* then their library context */
 			ev_out_worker_free(&k->out);
 			for (size_t j = 0; j < WK_BATCHES + 1; j++)
 				free(k->batches[j].buf);

@@ -20,6 +20,7 @@
 #include <openssl/objects.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -34,6 +35,7 @@ struct cert_cache {
 	size_t max_entries, max_bytes;
 	struct memcap *mem;
 	struct cert_stats st;
+	void *libctx;		/* OSSL_LIB_CTX decoding goes through; NULL: the default */
 };
 
 
@@ -295,6 +297,12 @@ fill_from_x509(X509 *x, struct cert_info *ci)
 struct cert_info *
 cert_decode(const uint8_t *der, size_t len)
 {
+	return cert_decode_ex(der, len, NULL);
+}
+
+struct cert_info *
+cert_decode_ex(const uint8_t *der, size_t len, void *libctx)
+{
 	struct cert_info *ci = NULL;
 	const unsigned char *q = der;
 	X509 *x = NULL;
@@ -309,7 +317,17 @@ cert_decode(const uint8_t *der, size_t len)
 	if (!dg_sha256(der, len, ci->sha256) || !dg_sha1(der, len, ci->sha1))
 		goto fail;
 	ci->not_before_s = ci->not_after_s = INT64_MIN;
-	x = d2i_X509(NULL, &q, (long)len);
+	if (libctx != NULL) {
+		/* OpenSSL 3.0 builds a decoder for the key of every certificate
+		 * from the providers of the X509's library context, under that
+		 * context's locks: a context per thread keeps threads apart */
+		X509 *fresh = X509_new_ex(libctx, NULL);
+		x = fresh != NULL ? d2i_X509(&fresh, &q, (long)len) : NULL;
+		if (x == NULL)
+			X509_free(fresh);
+	} else {
+		x = d2i_X509(NULL, &q, (long)len);
+	}
 	if (x != NULL && q == der + len) {	/* must use exactly the bytes sent */
 		ci->decoded = true;
 		if (!fill_from_x509(x, ci))
@@ -374,6 +392,47 @@ cert_cache_new(size_t max_entries, size_t max_bytes, struct memcap *mem)
 	c->max_entries = max_entries ? max_entries : CERT_CACHE_MAX;
 	c->max_bytes = max_bytes ? max_bytes : CERT_CACHE_BYTES;
 	return c;
+}
+
+/* A library context and the provider loaded into it (unloaded before it is freed). */
+struct crypto_ctx {
+	OSSL_LIB_CTX *lib;
+	OSSL_PROVIDER *prov;
+};
+
+void
+cert_cache_set_libctx(struct cert_cache *c, void *cctx)
+{
+	c->libctx = cctx != NULL ? ((struct crypto_ctx *)cctx)->lib : NULL;
+}
+
+void *
+cert_libctx_new(void)
+{
+	struct crypto_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->lib = OSSL_LIB_CTX_new()) == NULL ||
+	    (c->prov = OSSL_PROVIDER_load(c->lib, "default")) == NULL) {
+		OSSL_LIB_CTX_free(c->lib);
+		free(c);
+		c = NULL;
+	}
+	ERR_clear_error();
+	return c;
+}
+
+void
+cert_libctx_free(void *cctx)
+{
+	struct crypto_ctx *c = cctx;
+
+	if (c == NULL)
+		return;
+	(void)OSSL_PROVIDER_unload(c->prov);
+	OSSL_LIB_CTX_free(c->lib);
+	free(c);
 }
 
 static void
@@ -455,7 +514,7 @@ cert_get(struct cert_cache *c, const uint8_t *der, size_t len)
 			lru_unlink(c, ci);
 		return ci;
 	}
-	ci = cert_decode(der, len);
+	ci = cert_decode_ex(der, len, c->libctx);
 	if (ci == NULL) {
 		c->st.n_nomem++;
 		return NULL;

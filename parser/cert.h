@@ -145,6 +145,21 @@ int cert_init(void);
 
 /* Decode without the cache (tests, fuzzing).  Free with cert_info_free(). */
 struct cert_info *cert_decode(const uint8_t *der, size_t len);
+
+/* The same in an OpenSSL library context (an OSSL_LIB_CTX; NULL: the default). */
+struct cert_info *cert_decode_ex(const uint8_t *der, size_t len, void *libctx);
+
+/*
+ * --workers: one OpenSSL library context per thread (its own provider and
+ * decoder store, so threads do not contend for the default one's locks on
+ * every certificate), as an opaque handle.  New with the default provider
+ * loaded (NULL on failure), made before the sandbox; freed (NULL: no-op)
+ * after every certificate decoded in it.  cert_cache_set_libctx(): decode
+ * the cache's certificates in it (NULL: the default context).
+ */
+void *cert_libctx_new(void);
+void cert_libctx_free(void *libctx);
+void cert_cache_set_libctx(struct cert_cache *c, void *libctx);
 void cert_info_free(struct cert_info *ci);
 
 /* A stapled OCSP response (RFC 6960), as far as a sensor can judge it. */

@@ -378,6 +378,10 @@ tail_put(struct trust *t, const uint8_t key[40], X509 *issuer, bool public_root)
 {
 	struct tail_entry *x = NULL;
 	X509_STORE *anchor;
+	X509 *copy;
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	int der_len;
 
 	HASH_FIND(hh, t->tails, key, 40, x);
 	if (x != NULL)
@@ -385,12 +389,22 @@ tail_put(struct trust *t, const uint8_t key[40], X509 *issuer, bool public_root)
 	if (t->tail_ring == NULL &&
 	    (t->tail_ring = calloc(TRUST_TAILS_MAX, sizeof(*t->tail_ring))) == NULL)
 		return;
-	anchor = X509_STORE_new();
-	if (anchor == NULL || X509_STORE_add_cert(anchor, issuer) != 1) {
+	/*
+	 * A copy decoded in the default library context: the issuer may come
+	 * from a --workers thread's own context, which ends before this store.
+	 */
+	der_len = i2d_X509(issuer, &der);
+	q = der;
+	copy = der_len > 0 ? d2i_X509(NULL, &q, der_len) : NULL;
+	OPENSSL_free(der);
+	anchor = copy != NULL ? X509_STORE_new() : NULL;
+	if (anchor == NULL || X509_STORE_add_cert(anchor, copy) != 1) {
 		X509_STORE_free(anchor);
+		X509_free(copy);
 		ERR_clear_error();
 		return;
 	}
+	X509_free(copy);		/* the store holds its own reference */
 	x = &t->tail_ring[t->tail_next];
 	t->tail_next = (t->tail_next + 1) % TRUST_TAILS_MAX;
 	if (x->used)
