@@ -8,7 +8,7 @@ time and peak RSS, and prints the medians, the median of the per-pair
 ratios tool/floor, and handshakes per second.  Every tlsentry run is checked
 against the set's ground truth: each TLS connection reported exactly once
 with its SNI, version, chain length and leaf SHA-256, and nothing else;
-otherwise the run is a FAIL and the exit status 1.  tshark, when it runs,
+otherwise the run is a FAILURE and the exit status 1.  tshark, when it runs,
 is checked the same way (SNI and leaf of every connection, from its fields),
 which also checks the captures against their truth independently of
 tlsentry.
@@ -85,7 +85,7 @@ def timed(cmd, stdout):
 
 def check_tlsentry(out_path, truth):
     """(ok, summary) of tlsentry's events against the ground truth."""
-    seen, problems, n_events, n_alerts = set(), [], 0, 0
+    seen, problems, n_events, n_alerts, n_right = set(), [], 0, 0, 0
     with open(out_path, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
@@ -118,10 +118,12 @@ def check_tlsentry(out_path, truth):
                    tls.get("server", {}).get("hash", {}).get("sha256", "-").lower())
             if got != (sni, ver, chain, sha):
                 problems.append(f"{key}: got {got}, truth {(sni, ver, chain, sha)}")
+            else:
+                n_right += 1
     missing = len(truth) - len(seen)
     if missing:
         problems.append(f"{missing} connections of the truth not reported")
-    summary = f"{len(seen)}/{len(truth)} handshakes right, {n_events} events, {n_alerts} alerts"
+    summary = f"{n_right}/{len(truth)} handshakes right, {n_events} events, {n_alerts} alerts"
     if problems:
         summary += f"; {len(problems)} problems, first: " + "; ".join(problems[:3])
     return not problems, summary
@@ -251,7 +253,7 @@ def run_set(name, tools):
             "runs": runs, "wall": wall, "cpu": statistics.median(cpus),
             "floor": statistics.median(fwalls), "ratio": statistics.median(ratios),
             "hs_per_s": len(truth) / wall, "rss_kb": max(rsss),
-            "check": ("ok" if ok else "FAIL") if checks else "-",
+            "check": ("ok" if ok else "FAILURE") if checks else "-",
             "detail": checks[0][1] if checks and ok else
             next((c[1] for c in checks if not c[0]), ""),
             "target": target(name, tool, statistics.median(ratios), max(rsss)),
@@ -362,7 +364,7 @@ def main():
         with open(ARGS.report, "w") as f:
             f.write(text + "\n")
     if failed:
-        print("bench: FAIL: tlsentry's output does not match the ground truth", file=sys.stderr)
+        print("bench: FAILURE: tlsentry's output does not match the ground truth", file=sys.stderr)
         sys.exit(1)
 
 
