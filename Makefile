@@ -20,8 +20,15 @@ CC      ?= cc
 
 # Debian packages the build and the tests need (installed by 'make deps').
 BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev libseccomp-dev \
-             libpsl-dev publicsuffix ca-certificates
-TEST_PKGS  = python3 openssl iproute2 procps time
+             libpsl-dev publicsuffix ca-certificates librelp-dev
+# The collectors the syslog tests send to (rsyslog with RELP and OpenSSL
+# TLS; syslog-ng conflicts with rsyslog as a package, so 'make deps' unpacks
+# Debian's syslog-ng-core into $(SYSLOG_NG_DIR) and installs its libraries),
+# and Chromium, which renders the HTML report.
+SYSLOG_NG_LIBS = libivykis0 libnet1 libwrap0 libjson-c5 libglib2.0-0 libpcre3 libcap2
+TEST_PKGS  = python3 openssl iproute2 procps time rsyslog rsyslog-relp rsyslog-openssl \
+           chromium $(SYSLOG_NG_LIBS)
+SYSLOG_NG_DIR = build/syslog-ng
 FUZZ_PKGS  = clang libclang-rt-14-dev
 # make bench: GNU time and python3 (in TEST_PKGS) to time and check; the seed
 # captures, when missing, are made with real stacks (tests/bench/make-seeds.sh).
@@ -29,9 +36,9 @@ FUZZ_PKGS  = clang libclang-rt-14-dev
 BENCH_PKGS = time python3
 SEED_PKGS  = openssl tcpdump tshark iproute2 nftables python3 coreutils
 
-PKG_CFLAGS := $(shell pkg-config --cflags libpcap libcrypto libseccomp libpsl 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libpcap libcrypto libseccomp libpsl 2>/dev/null || \
-                echo -lpcap -lcrypto -lseccomp -lpsl)
+PKG_CFLAGS := $(shell pkg-config --cflags libpcap libssl libcrypto libseccomp libpsl relp 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libpcap libssl libcrypto libseccomp libpsl relp 2>/dev/null || \
+                echo -lpcap -lssl -lcrypto -lseccomp -lpsl -lrelp) -pthread
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
@@ -47,7 +54,8 @@ LIB_SRCS = engine.c workers.c sandbox.c \
            parser/tls_record.c parser/tls_fp.c parser/quic.c parser/dtls.c parser/starttls.c \
            parser/trust.c parser/digest.c \
            rules/rules.c rules/judge.c rules/learn.c \
-           output/event.c output/evidence.c output/json.c output/log.c
+           output/event.c output/evidence.c output/format.c output/json.c output/log.c \
+           output/report.c output/syslog.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -103,6 +111,14 @@ deps:
 	  fi; \
 	  echo "tlsentry: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@if [ ! -x $(SYSLOG_NG_DIR)/usr/sbin/syslog-ng ] && ! command -v syslog-ng >/dev/null && \
+	    [ "$$(id -u)" -eq 0 ]; then \
+	  echo "tlsentry: unpacking syslog-ng-core into $(SYSLOG_NG_DIR) (for the tests)"; \
+	  rm -rf $(SYSLOG_NG_DIR).tmp && mkdir -p $(SYSLOG_NG_DIR).tmp && \
+	  (cd $(SYSLOG_NG_DIR).tmp && apt-get download syslog-ng-core >/dev/null 2>&1) && \
+	  dpkg-deb -x $(SYSLOG_NG_DIR).tmp/syslog-ng-core_*.deb $(SYSLOG_NG_DIR) && \
+	  rm -rf $(SYSLOG_NG_DIR).tmp || echo "tlsentry: could not unpack syslog-ng-core" >&2; \
 	fi
 
 # The iCloud story: five watched and unwatched handshakes, one intercepted.

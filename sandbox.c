@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 
 #include <seccomp.h>
 
@@ -51,22 +55,61 @@ sandbox_available(const char **why)
 #endif
 }
 
+/* What the syslog writer threads call once they run (sockets, TLS, RELP). */
+static const char *const allowed_network[] = {
+	"connect", "sendto", "sendmsg", "send", "recv", "shutdown", "getsockname",
+	"getpeername", "select", "_newselect", "pselect6",
+};
+
+static int
+allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n_names, char *err,
+    size_t errsz)
+{
+	int n;
+
+	for (size_t i = 0; i < n_names; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;		/* not a call on this architecture */
+		if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0) {
+			snprintf(err, errsz, "allowing %s: %s", names[i], strerror(-n));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
-sandbox_enter(char *err, size_t errsz)
+sandbox_enter(bool network, char *err, size_t errsz)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
 	int rc = -1, n;
 
 	if (ctx == NULL) {
 		snprintf(err, errsz, "seccomp_init failed");
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(allowed[i]);
-		if (nr == __NR_SCMP_ERROR)
-			continue;		/* not a call on this architecture */
-		if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0) {
-			snprintf(err, errsz, "allowing %s: %s", allowed[i], strerror(-n));
+	/* every thread, the syslog writers included, gets the same filter */
+	if ((n = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		snprintf(err, errsz, "cannot filter every thread: %s", strerror(-n));
+		goto out;
+	}
+	if (allow_names(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]), err, errsz) != 0)
+		goto out;
+	if (network) {
+		if (allow_names(ctx, allowed_network, sizeof(allowed_network) /
+		    sizeof(allowed_network[0]), err, errsz) != 0)
+			goto out;
+		for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+			if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) != 0) {
+				snprintf(err, errsz, "allowing socket: %s", strerror(-n));
+				goto out;
+			}
+		if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SIOCOUTQ))) != 0) {
+			snprintf(err, errsz, "allowing ioctl: %s", strerror(-n));
 			goto out;
 		}
 	}

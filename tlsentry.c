@@ -29,6 +29,8 @@
 #include "workers.h"
 #include "output/event.h"
 #include "output/log.h"
+#include "output/report.h"
+#include "output/syslog.h"
 #include "parser/cert.h"
 #include "parser/hashtab.h"
 #include "parser/trust.h"
@@ -56,6 +58,14 @@ struct opts {
 	const char *pidfile;
 	bool quiet;
 	bool no_seccomp;
+	bool no_stdout;		/* --syslog without -w: events only to collectors */
+	enum ev_format fmt;	/* -F; EV_FMT_N: not given */
+	const char *syslog_urls[SYSLOG_OUTPUTS_MAX];
+	enum ev_format syslog_fmts[SYSLOG_OUTPUTS_MAX];	/* EV_FMT_N: the default */
+	size_t n_syslog;
+	struct syslog_opts syslog;
+	unsigned flush_timeout_s;
+	const char *report_path;
 	struct cap_live_opts live;
 	unsigned stats_interval;	/* seconds; 0: no metric events */
 	const char *ca_bundles[TRUST_BUNDLES_MAX];
@@ -79,6 +89,9 @@ struct run {
 	struct workers *engine;	/* the engine, or --workers N of them */
 	struct trust *trust;
 	struct ev_out *out;
+	struct syslog_out *syslogs[SYSLOG_OUTPUTS_MAX];
+	size_t n_syslogs;
+	struct report *report;
 	struct rules *rules;
 	struct learn *learn;
 	FILE *learn_fp;
@@ -112,8 +125,28 @@ static const char usage_text[] =
     "                   repeatable, files are read in order as one capture\n"
     "  -i IFACE         capture live on IFACE ('any' for all); repeatable\n"
     "  -R RULES         watched domains and their expected issuers (see README)\n"
-    "  -w OUT           append events to OUT instead of standard output;\n"
-    "                   SIGHUP reopens it (for logrotate)\n"
+    "  -w OUT           append events to OUT instead of standard output ('-w -':\n"
+    "                   standard output); SIGHUP reopens it (for logrotate)\n"
+    "  -F FORMAT        format of standard output and -w: json (ECS JSON Lines,\n"
+    "                   the default), cef (ArcSight CEF) or text (one line each)\n"
+    "  --syslog URL     also send every event to a syslog collector, as RFC 5424:\n"
+    "                   udp://HOST:PORT, tcp://HOST:PORT (RFC 6587), tls://HOST:PORT\n"
+    "                   (RFC 5425), relp://HOST:PORT, unix:///dev/log; repeatable.\n"
+    "                   With --syslog, standard output gets events only with -w -\n"
+    "                   or -F\n"
+    "  --syslog-format FORMAT  json (default), cef or text, for the --syslog options\n"
+    "                   that follow it (or, given last, for those without one)\n"
+    "  --syslog-ca FILE CA certificates that a tls:// collector must chain to\n"
+    "                   (default: the system's); its name must match HOST\n"
+    "  --syslog-queue N messages queued per collector while it is slow or away\n"
+    "                   (default 10000); when full, handshakes go before alerts\n"
+    "  --syslog-udp-max BYTES  largest UDP datagram (default 2048); longer\n"
+    "                   messages are cut and marked\n"
+    "  --syslog-facility NAME  kern, user, daemon, auth, local0..local7, ...\n"
+    "                   (default local0)\n"
+    "  --syslog-flush-timeout SECONDS  at the end, wait this long for collectors\n"
+    "                   to take what is queued (default 5)\n"
+    "  --report FILE    at the end, write an HTML report of the run to FILE\n"
     "  -f BPF           only look at packets matching this filter (default: all);\n"
     "                   it sees outer headers: 'tcp port 443' misses VLAN and tunnels\n"
     "  -q               no progress line and no summary on standard error\n"
@@ -245,12 +278,24 @@ check_written_paths(const struct opts *o)
 		usage_error("%s is both -o and --state", o->learn_out);
 }
 
+static enum ev_format
+parse_format(const char *opt, const char *s)
+{
+	enum ev_format f = ev_format_parse(s);
+
+	if (f == EV_FMT_N)
+		usage_error("%s '%s': unknown format (json, cef or text)", opt, s);
+	return f;
+}
+
 enum {
 	OPT_VERSION = 256, OPT_PIDFILE, OPT_STATS, OPT_SNAPLEN, OPT_BUFFER, OPT_NOPROMISC,
 	OPT_MAXFLOWS, OPT_MAXFLOWBYTES, OPT_MEMCAP, OPT_IDLE, OPT_NOSECCOMP,
 	OPT_CABUNDLE, OPT_CAPATH, OPT_NODEFAULTCA, OPT_ALERTINTERVAL, OPT_CHECKRULES,
 	OPT_STATE, OPT_DURATION, OPT_STORECERTS, OPT_EVIDENCE, OPT_EVIDENCEMAX,
 	OPT_WORKERS,
+	OPT_SYSLOG, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CA, OPT_SYSLOG_QUEUE, OPT_SYSLOG_UDP_MAX,
+	OPT_SYSLOG_FACILITY, OPT_SYSLOG_FLUSH, OPT_REPORT,
 };
 
 static void
@@ -280,14 +325,27 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "evidence", required_argument, NULL, OPT_EVIDENCE },
 		{ "evidence-max", required_argument, NULL, OPT_EVIDENCEMAX },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "syslog", required_argument, NULL, OPT_SYSLOG },
+		{ "syslog-format", required_argument, NULL, OPT_SYSLOG_FORMAT },
+		{ "syslog-ca", required_argument, NULL, OPT_SYSLOG_CA },
+		{ "syslog-queue", required_argument, NULL, OPT_SYSLOG_QUEUE },
+		{ "syslog-udp-max", required_argument, NULL, OPT_SYSLOG_UDP_MAX },
+		{ "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
+		{ "syslog-flush-timeout", required_argument, NULL, OPT_SYSLOG_FLUSH },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool stdin_used = false;
-	int c;
+	enum ev_format syslog_fmt = EV_FMT_N;	/* the last --syslog-format */
+	int c, fac;
 
 	memset(o, 0, sizeof(*o));
 	o->evidence_files = EVIDENCE_DEFAULT_FILES;
 	o->evidence_bytes = EVIDENCE_DEFAULT_BYTES;
+	o->fmt = EV_FMT_N;
+	o->syslog.fmt = EV_FMT_JSON;
+	o->syslog.facility = 16;		/* local0 */
+	o->flush_timeout_s = 5;
 	if (argc > 1 && strcmp(argv[1], "learn") == 0) {
 		o->learn = true;
 		argv[1] = argv[0];		/* getopt reads from argv[1] on */
@@ -295,7 +353,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		argv++;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:i:R:w:o:f:qZ:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:R:w:o:f:F:qZ:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (o->n_inputs == INPUTS_MAX)
@@ -415,6 +473,41 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_WORKERS:
 			o->workers = (size_t)parse_num("--workers", optarg, 1, WK_MAX, false);
 			break;
+		case 'F':
+			o->fmt = parse_format("-F", optarg);
+			break;
+		case OPT_SYSLOG:
+			if (o->n_syslog == SYSLOG_OUTPUTS_MAX)
+				usage_error("more than %d --syslog outputs", SYSLOG_OUTPUTS_MAX);
+			o->syslog_fmts[o->n_syslog] = syslog_fmt;
+			o->syslog_urls[o->n_syslog++] = optarg;
+			break;
+		case OPT_SYSLOG_FORMAT:
+			syslog_fmt = parse_format("--syslog-format", optarg);
+			break;
+		case OPT_SYSLOG_CA:
+			o->syslog.ca_file = optarg;
+			break;
+		case OPT_SYSLOG_QUEUE:
+			o->syslog.queue_max = parse_num("--syslog-queue", optarg, 1, 10000000, false);
+			break;
+		case OPT_SYSLOG_UDP_MAX:
+			o->syslog.udp_max = parse_num("--syslog-udp-max", optarg, 480, 65000, false);
+			break;
+		case OPT_SYSLOG_FACILITY:
+			fac = syslog_facility(optarg);
+			if (fac < 0)
+				usage_error("--syslog-facility '%s': unknown (kern, user, daemon, auth, "
+				    "local0 .. local7, ...)", optarg);
+			o->syslog.facility = (unsigned)fac;
+			break;
+		case OPT_SYSLOG_FLUSH:
+			o->flush_timeout_s = (unsigned)parse_num("--syslog-flush-timeout", optarg, 0,
+			    3600, false);
+			break;
+		case OPT_REPORT:
+			o->report_path = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -451,6 +544,18 @@ parse_args(int argc, char **argv, struct opts *o)
 	    o->evidence_dir != NULL))
 		usage_error("%s", "--workers cannot be combined with learn, --state, "
 		    "--store-certs or --evidence (their state is not shared between threads)");
+	if (o->learn && (o->n_syslog > 0 || o->report_path != NULL || o->fmt != EV_FMT_N))
+		usage_error("%s", "learn writes rules, not events: --syslog, --report and -F are for "
+		    "watching");
+	for (size_t i = 0; i < o->n_syslog; i++)	/* a --syslog-format given last */
+		if (o->syslog_fmts[i] == EV_FMT_N)
+			o->syslog_fmts[i] = syslog_fmt != EV_FMT_N ? syslog_fmt : EV_FMT_JSON;
+	if (o->out_path != NULL && strcmp(o->out_path, "-") == 0)
+		o->out_path = NULL;		/* -w -: standard output, said aloud */
+	else if (o->out_path == NULL && o->n_syslog > 0 && o->fmt == EV_FMT_N)
+		o->no_stdout = true;
+	if (o->report_path != NULL && o->out_path != NULL && same_file(o->report_path, o->out_path))
+		usage_error("--report %s is also the -w file", o->report_path);
 	check_output_path(o);
 	check_written_paths(o);
 }
@@ -567,7 +672,7 @@ enter_sandbox(const struct opts *o)
 		return;			/* a sanitizer build: its runtime needs more */
 	if (cert_init() != 0)
 		die(EXIT_RUNTIME, "cannot initialise OpenSSL");
-	if (sandbox_enter(err, sizeof(err)) != 0)
+	if (sandbox_enter(o->n_syslog > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s (--no-seccomp runs without the filter)", err);
 }
 
@@ -757,7 +862,12 @@ emit_metric(struct run *r)
 			n_ifs++;
 		}
 	}
-	ev_emit_metric(r->out, wall_us(), all, n, ifs, n_ifs);
+	struct ev_output_stats outs[SYSLOG_OUTPUTS_MAX];
+	for (size_t i = 0; i < r->n_syslogs; i++)
+		syslog_stats(r->syslogs[i], &outs[i]);
+	struct ev_metric m = { .ts_us = wall_us(), .c = all, .n = n,
+	    .ifs = ifs, .n_ifs = n_ifs, .outs = outs, .n_outs = r->n_syslogs };
+	ev_emit_metric(r->out, &m);
 }
 
 /* --- between packets: reloads, metrics, progress ---------------------------------- */
@@ -1109,6 +1219,131 @@ summary(const struct run *r, const struct engine_stats *st, double secs)
 		    plural(out->n.n_too_large, "event", "events"), JSON_MAX);
 }
 
+static uint64_t
+kinds(const uint64_t *n)
+{
+	return n[EV_KIND_HANDSHAKE] + n[EV_KIND_ALERT] + n[EV_KIND_METRIC];
+}
+
+/*
+ * One line per collector: what it took and what it may not have.  Returns
+ * true if an alert was lost for sure (dropped, or still queued at the end).
+ */
+static bool
+summary_outputs(const struct run *r, bool print)
+{
+	struct ev_output_stats st;
+	bool lost = false;
+
+	for (size_t i = 0; i < r->n_syslogs; i++) {
+		syslog_stats(r->syslogs[i], &st);
+		if (st.dropped[EV_KIND_ALERT] + st.undelivered[EV_KIND_ALERT] > 0)
+			lost = true;
+		if (!print)
+			continue;
+		fprintf(stderr, "tlsentry: syslog %s (%s): %llu sent, %llu %s (%llu %s); "
+		    "dropped, queue full: %llu handshakes, %llu alerts, %llu metrics; "
+		    "%llu truncated; %llu possibly lost in broken connections (%llu alerts); "
+		    "%llu not delivered at the end (%llu alerts)\n",
+		    st.name, st.format, U(st.sent), U(st.connects),
+		    plural(st.connects, "connection", "connections"), U(st.connect_failures),
+		    plural(st.connect_failures, "failed attempt", "failed attempts"),
+		    U(st.dropped[EV_KIND_HANDSHAKE]), U(st.dropped[EV_KIND_ALERT]),
+		    U(st.dropped[EV_KIND_METRIC]), U(st.truncated), U(kinds(st.unconfirmed)),
+		    U(st.unconfirmed[EV_KIND_ALERT]), U(kinds(st.undelivered)),
+		    U(st.undelivered[EV_KIND_ALERT]));
+	}
+	return lost;
+}
+
+/* The sources, as the report's header names them. */
+static void
+sources_text(const struct opts *o, char *out, size_t outsz)
+{
+	size_t n = 0;
+	const char *const *v = o->n_inputs > 0 ? o->inputs : o->ifaces;
+	size_t nv = o->n_inputs > 0 ? o->n_inputs : o->n_ifaces;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < nv && n + 1 < outsz; i++) {
+		int k = snprintf(out + n, outsz - n, "%s%s", i ? ", " : "",
+		    strcmp(v[i], "-") == 0 ? "(standard input)" : v[i]);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/* Open every collector and the report (as root: CA files, DNS). */
+static void
+open_outputs(struct run *r, struct ev_out *out)
+{
+	const struct opts *o = r->o;
+	char err[512];
+
+	for (size_t i = 0; i < o->n_syslog; i++) {
+		struct syslog_opts so = o->syslog;
+		so.fmt = o->syslog_fmts[i];
+		r->syslogs[i] = syslog_open(o->syslog_urls[i], &so, err, sizeof(err));
+		if (r->syslogs[i] == NULL)
+			die(EXIT_USAGE, "--syslog %s", err);
+		r->n_syslogs++;
+		if (ev_out_add_sink(out, &(struct ev_sink){ syslog_deliver, r->syslogs[i] }) != 0)
+			die(EXIT_USAGE, "too many outputs");
+	}
+	if (o->report_path != NULL) {
+		r->report = report_open(o->report_path, err, sizeof(err));
+		if (r->report == NULL)
+			die(EXIT_RUNTIME, "%s", err);
+		if (ev_out_add_sink(out, &(struct ev_sink){ report_deliver, r->report }) != 0)
+			die(EXIT_USAGE, "too many outputs");
+	}
+}
+
+static void
+start_outputs(struct run *r)
+{
+	char err[512];
+
+	for (size_t i = 0; i < r->n_syslogs; i++)
+		if (syslog_start(r->syslogs[i], err, sizeof(err)) != 0)
+			die(EXIT_RUNTIME, "%s", err);
+}
+
+/* After the last event: collectors get their bounded wait, the report is written. */
+static void
+finish_outputs(struct run *r, const struct engine_stats *st, double secs)
+{
+	char err[512], sources[1024];
+
+	if (r->n_syslogs > 0) {
+		struct ev_output_stats q;
+		uint64_t queued = 0;
+		for (size_t i = 0; i < r->n_syslogs; i++) {
+			syslog_stats(r->syslogs[i], &q);
+			queued += q.queued;
+		}
+		if (queued > 0 && !r->o->quiet)
+			log_info("delivering %llu queued %s to the collectors (at most %u s)",
+			    U(queued), plural(queued, "message", "messages"), r->o->flush_timeout_s);
+		syslog_finish(r->syslogs, r->n_syslogs, r->o->flush_timeout_s * 1000);
+	}
+	if (r->report != NULL) {
+		struct ev_output_stats outs[SYSLOG_OUTPUTS_MAX];
+		struct report_run run = { .sources = sources, .seconds = secs,
+		    .packets = packets_read(r), .handshakes = st->n_handshakes,
+		    .alerts = st->n_alerts, .interrupted = stop_requested != 0, .outs = outs,
+		    .n_outs = r->n_syslogs };
+		for (size_t i = 0; i < r->n_syslogs; i++)
+			syslog_stats(r->syslogs[i], &outs[i]);
+		sources_text(r->o, sources, sizeof(sources));
+		if (report_write(r->report, &run, err, sizeof(err)) != 0) {
+			log_error("%s", err);
+			r->rc = EXIT_RUNTIME;
+		}
+	}
+}
+
 /* --check-rules FILE: errors as usual, else what each block watches. */
 static int
 check_rules(const char *path)
@@ -1259,6 +1494,9 @@ main(int argc, char **argv)
 	if (ev_out_open(&out, o.out_path, o.n_ifaces > 0, err, sizeof(err)) != 0)
 		die(EXIT_RUNTIME, "%s", err);
 	r.out = &out;
+	ev_out_set_format(&out, o.no_stdout ? EV_FMT_N : o.fmt == EV_FMT_N ? EV_FMT_JSON : o.fmt,
+	    o.out_path == NULL && isatty(STDOUT_FILENO));
+	open_outputs(&r, &out);
 	if (o.pidfile != NULL)
 		write_pidfile(o.pidfile);
 	drop_privileges(&target);
@@ -1272,15 +1510,17 @@ main(int argc, char **argv)
 	r.engine = wk_new(o.workers ? o.workers : 1, &o.cfg, r.rules, &out);
 	if (r.engine == NULL)
 		die(EXIT_RUNTIME, "out of memory");
+	start_outputs(&r);			/* threads: after the drop, before the filter */
 	enter_sandbox(&o);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r.last_stats = t0;
 	if (o.n_ifaces > 0) {
 		if (!o.quiet)
-			log_info("capturing on %zu %s (%s%s), events to %s, running as uid %ld",
+			log_info("capturing on %zu %s (%s%s), events to %s%s, running as uid %ld",
 			    o.n_ifaces, o.n_ifaces == 1 ? "interface" : "interfaces", o.ifaces[0],
-			    o.n_ifaces > 1 ? ", ..." : "", o.out_path ? o.out_path : "stdout",
-			    (long)getuid());
+			    o.n_ifaces > 1 ? ", ..." : "", o.no_stdout ? "" : o.out_path ?
+			    o.out_path : "stdout", o.n_syslog == 0 ? "" : o.no_stdout ?
+			    "syslog" : " and syslog", (long)getuid());
 		read_live(&r);
 	} else {
 		for (size_t i = 0; i < r.n_srcs && !stop_requested; i++)
@@ -1291,8 +1531,13 @@ main(int argc, char **argv)
 	if (o.stats_interval > 0)
 		emit_metric(&r);		/* the final counts */
 	wk_stats(r.engine, &st);
+	finish_outputs(&r, &st, seconds_between(&t0, &t1));
 	if (!o.quiet)
 		summary(&r, &st, seconds_between(&t0, &t1));
+	if (summary_outputs(&r, !o.quiet)) {
+		log_error("alerts were not delivered to every collector (see the counts above)");
+		r.rc = EXIT_RUNTIME;
+	}
 	for (size_t i = 0; i < r.n_srcs; i++)
 		cap_close(&r.srcs[i]);
 	wk_free(r.engine);
@@ -1309,6 +1554,9 @@ main(int argc, char **argv)
 		    out.n.n_write_errors == 1 ? "write" : "writes", strerror(out.first_errno));
 		r.rc = EXIT_RUNTIME;
 	}
+	for (size_t i = 0; i < r.n_syslogs; i++)
+		syslog_free(r.syslogs[i]);
+	report_free(r.report);
 	rules_free(r.rules);
 	trust_free(r.trust);
 	return r.rc;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "../parser/tls_names.h"
 #include "event.h"
 #include "../parser/digest.h"
+#include "format.h"
 #include "log.h"
 
 #ifndef TLSENTRY_VERSION
@@ -133,6 +135,7 @@ ev_out_open(struct ev_out *o, const char *path, bool line_buffered, char *err, s
 	o->has_lock = pthread_mutex_init(&o->lock, NULL) == 0;
 	o->path = path;
 	o->line_buffered = line_buffered;
+	o->fmt = EV_FMT_JSON;
 	o->fp = open_events(path, line_buffered);
 	if (o->fp == NULL) {
 		snprintf(err, errsz, "%s: cannot open for writing: %s", path,
@@ -166,6 +169,8 @@ void
 ev_out_worker_free(struct ev_out *o)
 {
 	json_free(&o->w);
+	ev_buf_free(&o->cef);
+	ev_buf_free(&o->text);
 	o->sink = NULL;
 }
 
@@ -229,6 +234,8 @@ ev_out_close(struct ev_out *o)
 			write_failed(o, errno);
 	}
 	json_free(&o->w);
+	ev_buf_free(&o->cef);
+	ev_buf_free(&o->text);
 	o->fp = NULL;
 	if (o->has_lock)
 		pthread_mutex_destroy(&o->lock);
@@ -236,25 +243,136 @@ ev_out_close(struct ev_out *o)
 	return o->n.n_write_errors > 0 ? -1 : 0;
 }
 
-/* The document built in o, written whole to o's stream (or its sink's). */
-static void
-write_event(struct ev_out *o, bool is_alert)
+void
+ev_out_set_format(struct ev_out *o, enum ev_format fmt, bool colour)
 {
-	struct ev_out *s = o->sink != NULL ? o->sink : o;
-	size_t len;
-	const char *doc = json_done(&o->w, &len);
+	o->fmt = fmt;
+	o->colour = colour && fmt == EV_FMT_TEXT;
+}
 
-	out_lock(s);
+int
+ev_out_add_sink(struct ev_out *o, const struct ev_sink *s)
+{
+	if (o->n_sinks == EV_SINKS_MAX)
+		return -1;
+	o->sinks[o->n_sinks++] = *s;
+	return 0;
+}
+
+const char *
+ev_format_str(enum ev_format f)
+{
+	switch (f) {
+	case EV_FMT_JSON:	return "json";
+	case EV_FMT_CEF:	return "cef";
+	case EV_FMT_TEXT:	return "text";
+	case EV_FMT_N:		break;
+	}
+	return "?";
+}
+
+enum ev_format
+ev_format_parse(const char *s)
+{
+	for (int f = 0; f < EV_FMT_N; f++)
+		if (strcmp(s, ev_format_str((enum ev_format)f)) == 0)
+			return (enum ev_format)f;
+	return EV_FMT_N;
+}
+
+const char *
+ev_kind_str(enum ev_kind k)
+{
+	switch (k) {
+	case EV_KIND_HANDSHAKE:	return "handshake";
+	case EV_KIND_ALERT:	return "alert";
+	case EV_KIND_METRIC:	return "metric";
+	case EV_KIND_N:		break;
+	}
+	return "?";
+}
+
+/* Renderings live in the builder (m->out): one per worker thread. */
+const char *
+ev_render(struct ev_msg *m, enum ev_format f, size_t *len)
+{
+	struct ev_out *o = m->out;
+	struct ev_buf *b = f == EV_FMT_CEF ? &o->cef : &o->text;
+
+	*len = 0;
+	if (f == EV_FMT_JSON)
+		return json_done(&o->w, len);
+	if (!o->rendered[f]) {
+		ev_buf_reset(b);
+		if (f == EV_FMT_CEF)
+			fmt_cef(b, m);
+		else
+			fmt_text(b, m);
+		o->rendered[f] = true;
+	}
+	if (b->failed)
+		return NULL;
+	*len = b->len;
+	return b->p;
+}
+
+/* The file or stdout (s, under its lock): the event in s's format, one line. */
+static void
+write_file(struct ev_out *s, struct ev_msg *m)
+{
+	static const char *const colours[EV_KIND_N] = { "\x1b[2m", "\x1b[1;31m", "\x1b[36m" };
+	size_t len;
+	const char *doc;
+
+	if (s->fp == NULL || s->fmt == EV_FMT_N)
+		return;
+	doc = ev_render(m, s->fmt, &len);
 	if (doc == NULL) {
 		s->n.n_too_large++;
-	} else if (fwrite(doc, 1, len, s->fp) != len || putc('\n', s->fp) == EOF) {
-		write_failed(s, errno);
-	} else {
-		s->n.n_events++;
-		if (is_alert)
-			s->n.n_alerts++;
+		return;
 	}
+	if ((s->colour && fputs(colours[m->kind], s->fp) == EOF) ||
+	    fwrite(doc, 1, len, s->fp) != len || (s->colour && fputs("\x1b[0m", s->fp) == EOF) ||
+	    putc('\n', s->fp) == EOF) {
+		write_failed(s, errno);
+		return;
+	}
+	s->n.n_events++;
+	if (m->kind == EV_KIND_ALERT)
+		s->n.n_alerts++;
+}
+
+/*
+ * The event built in o (a worker's builder, or the stream itself): written
+ * to the stream, then handed to every sink, all under the stream's lock, so
+ * with --workers each event reaches the file and every collector whole and
+ * in the same order, and a sink never runs on two threads at once.
+ */
+static void
+dispatch(struct ev_out *o, struct ev_msg *m)
+{
+	struct ev_out *s = o->sink != NULL ? o->sink : o;
+
+	m->out = o;
+	for (int f = 0; f < EV_FMT_N; f++)
+		o->rendered[f] = false;
+	out_lock(s);
+	write_file(s, m);
+	for (size_t i = 0; i < s->n_sinks; i++)
+		s->sinks[i].deliver(s->sinks[i].ctx, m);
 	out_unlock(s);
+}
+
+/* RFC 5424 severities: alerts by the rule's, everything else informational. */
+static unsigned
+alert_severity(enum rule_severity sev)
+{
+	switch (sev) {
+	case SEV_CRITICAL:	return 2;	/* Critical */
+	case SEV_HIGH:		return 3;	/* Error */
+	case SEV_MEDIUM:	return 4;	/* Warning */
+	default:		return 5;	/* Notice */
+	}
 }
 
 /*
@@ -1149,7 +1267,9 @@ ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs)
 	put_body(w, hs);
 	handshake_message(hs, &msg);
 	put_tail(w, hs, &msg, id, -1);
-	write_event(o, false);
+	struct ev_msg m = { .kind = EV_KIND_HANDSHAKE, .severity = 6, .ts_us = hs->ts_us,
+	    .hs = hs, .finding = -1, .message = msg.b, .message_len = msg.n, .id = id };
+	dispatch(o, &m);
 }
 
 void
@@ -1184,16 +1304,58 @@ ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, unsigned i)
 	json_obj_end(w);
 	alert_message(hs, i, &msg);
 	put_tail(w, hs, &msg, id, (int)i);
-	write_event(o, true);
+	struct ev_msg m = { .kind = EV_KIND_ALERT, .severity = alert_severity(f->severity),
+	    .ts_us = hs->ts_us, .hs = hs, .finding = (int)i, .reason = reason,
+	    .message = msg.b, .message_len = msg.n, .id = alert_id };
+	dispatch(o, &m);
 	keep_alert(o, &msg);
 }
 
+/* tlsentry.stats.outputs[]: what each extra output delivered and lost. */
+static void
+put_kind_counts(struct json_w *w, const char *key, const uint64_t *n)
+{
+	json_obj_begin(w, key);
+	for (int k = 0; k < EV_KIND_N; k++)
+		json_u64(w, ev_kind_str((enum ev_kind)k), n[k]);
+	json_obj_end(w);
+}
+
+static void
+put_outputs(struct json_w *w, const struct ev_output_stats *outs, size_t n)
+{
+	json_arr_begin(w, "outputs");
+	for (size_t i = 0; i < n; i++) {
+		const struct ev_output_stats *s = &outs[i];
+		json_obj_begin(w, NULL);
+		json_cstr(w, "name", s->name);
+		json_cstr(w, "format", s->format);
+		json_bool(w, "connected", s->connected);
+		json_u64(w, "enqueued", s->enqueued);
+		json_u64(w, "sent", s->sent);
+		json_u64(w, "queued", s->queued);
+		put_kind_counts(w, "dropped", s->dropped);
+		json_u64(w, "truncated", s->truncated);
+		json_u64(w, "send_failed", s->send_failed);
+		json_u64(w, "connects", s->connects);
+		json_u64(w, "connect_failures", s->connect_failures);
+		json_u64(w, "disconnects", s->disconnects);
+		put_kind_counts(w, "unconfirmed", s->unconfirmed);
+		put_kind_counts(w, "undelivered", s->undelivered);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
 void
-ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size_t n,
-    const struct ev_iface *ifs, size_t n_ifs)
+ev_emit_metric(struct ev_out *o, const struct ev_metric *mt)
 {
 	struct json_w *w = &o->w;
 	const char *group = NULL;
+	const struct ev_counter *c = mt->c;
+	const struct ev_iface *ifs = mt->ifs;
+	size_t n = mt->n, n_ifs = mt->n_ifs;
+	int64_t ts_us = mt->ts_us;
 
 	json_reset(w);
 	json_obj_begin(w, NULL);
@@ -1234,6 +1396,8 @@ ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size
 	}
 	if (group != NULL)
 		json_obj_end(w);
+	if (mt->n_outs > 0)
+		put_outputs(w, mt->outs, mt->n_outs);
 	json_obj_end(w);
 	if (n_ifs > 0) {
 		json_arr_begin(w, "interfaces");
@@ -1249,10 +1413,79 @@ ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size
 	}
 	json_obj_end(w);
 	json_obj_end(w);
-	write_event(o, false);
+	struct ev_msg m = { .kind = EV_KIND_METRIC, .severity = 6, .ts_us = ts_us,
+	    .finding = -1, .metric = mt, .message = "tlsentry counters", .message_len = 17, .id = "" };
+	dispatch(o, &m);
 	o->n.n_metrics++;
 }
 
+/* --- buffers ----------------------------------------------------------------- */
+
+void
+ev_buf_reset(struct ev_buf *b)
+{
+	b->len = 0;
+	b->failed = false;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+ev_buf_free(struct ev_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+ev_buf_add(struct ev_buf *b, const void *p, size_t n)
+{
+	size_t cap;
+	char *nb;
+
+	if (b->failed)
+		return;
+	if (n > JSON_MAX || b->len > JSON_MAX - n) {
+		b->failed = true;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		nb = realloc(b->p, cap);
+		if (nb == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = nb;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+ev_buf_str(struct ev_buf *b, const char *s)
+{
+	ev_buf_add(b, s, strlen(s));
+}
+
+void
+ev_buf_fmt(struct ev_buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		ev_buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
 
 /*
  * Community ID v1: base64(SHA-1(seed(2) saddr daddr proto(1) pad(1) sport(2)

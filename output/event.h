@@ -80,6 +80,92 @@ struct ev_handshake {
 
 /* The handshake's stable id (16 hex digits), as in its events. */
 void ev_handshake_id(const struct ev_handshake *hs, char out[17]);
+/* How an output writes events: ECS JSON Lines, ArcSight CEF, a human line. */
+enum ev_format { EV_FMT_JSON, EV_FMT_CEF, EV_FMT_TEXT, EV_FMT_N };
+
+/* What an event is; outputs drop handshakes and metrics before alerts. */
+enum ev_kind { EV_KIND_HANDSHAKE, EV_KIND_ALERT, EV_KIND_METRIC, EV_KIND_N };
+
+/* A growable byte buffer for the CEF and text renderings, capped at JSON_MAX. */
+struct ev_buf {
+	char *p;		/* owned; NUL-terminated when not failed */
+	size_t len, cap;
+	bool failed;		/* over JSON_MAX or out of memory */
+};
+
+/* The kernel's view of a live interface (pcap_stats). */
+struct ev_iface {
+	const char *name;
+	uint64_t received, dropped, if_dropped;
+};
+
+/* One counter of a metric event: tlsentry.stats.<group>.<name>, or
+ * tlsentry.stats.<name> when group is NULL.  Counters of a group are adjacent. */
+struct ev_counter {
+	const char *group;
+	const char *name;
+	uint64_t value;
+};
+
+/* What an extra output (a syslog collector) did so far, for metric events
+ * and the summary; filled by its owner, rendered here. */
+struct ev_output_stats {
+	const char *name;	/* e.g. "tcp://127.0.0.1:514" */
+	const char *format;	/* "json", "cef", "text" */
+	bool connected;
+	uint64_t enqueued;	/* messages accepted into its queue */
+	uint64_t sent;		/* written to the transport (RELP: acknowledged) */
+	uint64_t queued;	/* waiting now */
+	uint64_t dropped[EV_KIND_N];	/* queue full, by kind */
+	uint64_t truncated;	/* UDP: cut to the datagram size */
+	uint64_t send_failed;	/* UDP: datagrams the kernel refused */
+	uint64_t connects, connect_failures, disconnects;
+	uint64_t unconfirmed[EV_KIND_N];	/* written, not yet acknowledged by the
+						   peer's TCP when the connection broke */
+	uint64_t undelivered[EV_KIND_N];	/* still queued when the run ended */
+};
+
+/* A metric event's contents. */
+struct ev_metric {
+	int64_t ts_us;
+	const struct ev_counter *c;
+	size_t n;
+	const struct ev_iface *ifs;
+	size_t n_ifs;
+	const struct ev_output_stats *outs;
+	size_t n_outs;
+};
+
+/*
+ * One event as an output sees it.  hs for handshakes and alerts; finding
+ * (an index into hs->j->findings, -1 for a handshake) and reason for alerts;
+ * metric for metric events; message is the human sentence of the event.
+ * ev_render() gives its text in a format (NULL if over JSON_MAX); valid
+ * until the next event.
+ */
+struct ev_msg {
+	enum ev_kind kind;
+	unsigned severity;	/* syslog severity (RFC 5424 s6.2.1): 2..6 */
+	int64_t ts_us;		/* when it happened (capture time) */
+	const struct ev_handshake *hs;
+	int finding;		/* alerts: hs->j->findings[finding]; else -1 */
+	const char *reason;	/* alerts: the finding's reason ("unexpected-issuer") */
+	const struct ev_metric *metric;
+	const char *message;
+	size_t message_len;
+	const char *id;		/* event.id */
+	struct ev_out *out;
+};
+
+const char *ev_render(struct ev_msg *m, enum ev_format f, size_t *len);
+
+/* An extra output: deliver() gets every event, from the thread that emits. */
+struct ev_sink {
+	void (*deliver)(void *ctx, struct ev_msg *m);
+	void *ctx;
+};
+
+#define EV_SINKS_MAX 16
 
 struct ev_counts {
 	uint64_t n_events;	/* written */
@@ -97,10 +183,16 @@ struct ev_counts {
 #define EV_ALERTS_KEPT 10	/* alert messages kept for the end-of-run summary */
 
 struct ev_out {
-	FILE *fp;		/* owned unless it is stdout */
+	FILE *fp;		/* owned unless it is stdout; NULL: no file output */
 	const char *path;	/* NULL for stdout */
 	bool line_buffered;
+	enum ev_format fmt;	/* of the file or stdout */
+	bool colour;		/* text format on a terminal */
 	struct json_w w;
+	struct ev_buf cef, text;	/* renderings of the current event */
+	bool rendered[EV_FMT_N];
+	struct ev_sink sinks[EV_SINKS_MAX];
+	size_t n_sinks;
 	struct ev_counts n;
 	int first_errno;	/* of the first failed write */
 	/* the first alerts' messages, JSON-escaped, cut at 300 bytes */
@@ -144,25 +236,31 @@ void ev_out_worker(struct ev_out *o, struct ev_out *sink);
 void ev_out_counts(struct ev_out *o, struct ev_counts *out);
 void ev_out_worker_free(struct ev_out *o);
 
+/*
+ * The file or stdout format; colour (ANSI) only matters for text.  With
+ * EV_FMT_N nothing is written to the file or stdout (only to sinks).
+ */
+void ev_out_set_format(struct ev_out *o, enum ev_format fmt, bool colour);
+
+/* Also hand every event to a sink; -1 when EV_SINKS_MAX are taken. */
+int ev_out_add_sink(struct ev_out *o, const struct ev_sink *s);
+
+/* "json", "cef", "text"; ev_format_parse returns EV_FMT_N for anything else. */
+const char *ev_format_str(enum ev_format f);
+enum ev_format ev_format_parse(const char *s);
+const char *ev_kind_str(enum ev_kind k);
+
+/* Buffer helpers (format.c uses them; capped at JSON_MAX). */
+void ev_buf_reset(struct ev_buf *b);
+void ev_buf_free(struct ev_buf *b);
+void ev_buf_add(struct ev_buf *b, const void *p, size_t n);
+void ev_buf_str(struct ev_buf *b, const char *s);
+void ev_buf_fmt(struct ev_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void ev_emit_handshake(struct ev_out *o, const struct ev_handshake *hs);
 
-/* One counter of a metric event: tlsentry.stats.<group>.<name>, or
- * tlsentry.stats.<name> when group is NULL.  Counters of a group are adjacent. */
-struct ev_counter {
-	const char *group;
-	const char *name;
-	uint64_t value;
-};
-
-/* The kernel's view of a live interface (pcap_stats). */
-struct ev_iface {
-	const char *name;
-	uint64_t received, dropped, if_dropped;
-};
-
 /* An ECS metric event (event.kind "metric") with the run's counters. */
-void ev_emit_metric(struct ev_out *o, int64_t ts_us, const struct ev_counter *c, size_t n,
-    const struct ev_iface *ifs, size_t n_ifs);
+void ev_emit_metric(struct ev_out *o, const struct ev_metric *m);
 
 /* An alert for one of hs's findings (hs->j->findings[i], which alerts). */
 void ev_emit_alert(struct ev_out *o, const struct ev_handshake *hs, unsigned i);

@@ -23,7 +23,7 @@ child_checks(void)
 	int bad = 0, fd, pfd[2];
 	void *p;
 
-	if (pipe(pfd) != 0 || sandbox_enter(err, sizeof(err)) != 0)
+	if (pipe(pfd) != 0 || sandbox_enter(false, err, sizeof(err)) != 0)
 		return 0x80;
 	/* refused */
 	if (!(socket(AF_INET, SOCK_STREAM, 0) == -1 && errno == EPERM))
@@ -45,6 +45,59 @@ child_checks(void)
 	if (p == MAP_FAILED || munmap(p, 4096) != 0)
 		bad |= 64;
 	return bad;
+}
+
+/* With syslog outputs: IP and unix sockets, but no raw, packet or netlink ones. */
+static int
+child_network_checks(void)
+{
+	char err[256];
+	int bad = 0, fd;
+
+	if (sandbox_enter(true, err, sizeof(err)) != 0)
+		return 0x80;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		bad |= 1;
+	else
+		close(fd);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0)
+		bad |= 2;
+	else
+		close(fd);
+	if (!(socket(AF_PACKET, SOCK_RAW, 0) == -1 && errno == EPERM))
+		bad |= 4;
+	if (!(socket(AF_NETLINK, SOCK_RAW, 0) == -1 && errno == EPERM))
+		bad |= 8;
+	if (!(execl("/bin/true", "true", (char *)NULL) == -1 && errno == EPERM))
+		bad |= 16;
+	if (!(fork() == -1 && errno == EPERM))
+		bad |= 32;
+	return bad;
+}
+
+static void
+test_sandbox_network(void)
+{
+	const char *why;
+	int status = 0;
+	pid_t pid;
+
+	if (!sandbox_available(&why))
+		return;
+	pid = fork();
+	if (pid == 0)
+		_exit(child_network_checks());
+	T_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	T_CHECK(WIFEXITED(status));
+	T_EQ_U(WEXITSTATUS(status) & 0x80, 0);	/* the filter went in */
+	T_EQ_U(WEXITSTATUS(status) & 1, 0);	/* an IP socket allowed */
+	T_EQ_U(WEXITSTATUS(status) & 2, 0);	/* a unix socket allowed */
+	T_EQ_U(WEXITSTATUS(status) & 4, 0);	/* packet sockets refused */
+	T_EQ_U(WEXITSTATUS(status) & 8, 0);	/* netlink refused */
+	T_EQ_U(WEXITSTATUS(status) & 16, 0);	/* exec still refused */
+	T_EQ_U(WEXITSTATUS(status) & 32, 0);	/* fork still refused */
 }
 
 static void
@@ -77,5 +130,6 @@ int
 main(void)
 {
 	T_RUN(test_sandbox_refuses_and_allows);
+	T_RUN(test_sandbox_network);
 	T_SUMMARY();
 }
