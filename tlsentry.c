@@ -134,8 +134,8 @@ static const char usage_text[] =
     "                   (RFC 5425), relp://HOST:PORT, unix:///dev/log; repeatable.\n"
     "                   With --syslog, standard output gets events only with -w -\n"
     "                   or -F\n"
-    "  --syslog-format FORMAT  json (default), cef or text, for the --syslog options\n"
-    "                   that follow it (or, given last, for those without one)\n"
+    "  --syslog-format FORMAT  json (default), cef or text: for the --syslog options\n"
+    "                   after it, and those before it that have no format yet\n"
     "  --syslog-ca FILE CA certificates that a tls:// collector must chain to\n"
     "                   (default: the system's); its name must match HOST\n"
     "  --syslog-queue N messages queued per collector while it is slow or away\n"
@@ -484,6 +484,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SYSLOG_FORMAT:
 			syslog_fmt = parse_format("--syslog-format", optarg);
+			for (size_t i = 0; i < o->n_syslog; i++)	/* earlier ones without */
+				if (o->syslog_fmts[i] == EV_FMT_N)
+					o->syslog_fmts[i] = syslog_fmt;
 			break;
 		case OPT_SYSLOG_CA:
 			o->syslog.ca_file = optarg;
@@ -547,9 +550,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->learn && (o->n_syslog > 0 || o->report_path != NULL || o->fmt != EV_FMT_N))
 		usage_error("%s", "learn writes rules, not events: --syslog, --report and -F are for "
 		    "watching");
-	for (size_t i = 0; i < o->n_syslog; i++)	/* a --syslog-format given last */
+	for (size_t i = 0; i < o->n_syslog; i++)	/* no --syslog-format at all */
 		if (o->syslog_fmts[i] == EV_FMT_N)
-			o->syslog_fmts[i] = syslog_fmt != EV_FMT_N ? syslog_fmt : EV_FMT_JSON;
+			o->syslog_fmts[i] = EV_FMT_JSON;
 	if (o->out_path != NULL && strcmp(o->out_path, "-") == 0)
 		o->out_path = NULL;		/* -w -: standard output, said aloud */
 	else if (o->out_path == NULL && o->n_syslog > 0 && o->fmt == EV_FMT_N)

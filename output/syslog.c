@@ -76,7 +76,7 @@ struct syslog_out {
 	pthread_cond_t done_cv;	/* to the finisher: the writer ended */
 	struct qmsg *head, *tail;
 	size_t n_queued, bytes_queued, n_droppable;
-	bool draining, finished;
+	bool draining, finished, running;
 	atomic_bool abort_now;
 	struct ev_output_stats st;
 	uint32_t seq;		/* RFC 5424 meta sequenceId of the last message */
@@ -848,6 +848,8 @@ writer(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
+	s->running = true;		/* syslog_start() waits for this */
+	pthread_cond_broadcast(&s->done_cv);
 	for (;;) {
 		if (atomic_load(&s->abort_now))
 			break;
@@ -948,6 +950,14 @@ syslog_start(struct syslog_out *s, char *err, size_t errsz)
 		return -1;
 	}
 	s->thread_started = true;
+	/*
+	 * Wait until the thread runs: its start-up (glibc registers rseq)
+	 * must be over before the system-call filter goes in.
+	 */
+	pthread_mutex_lock(&s->mu);
+	while (!s->running)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 

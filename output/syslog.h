@@ -53,7 +53,7 @@
 #ifndef SYSLOG_INFLIGHT_MAX
 #define SYSLOG_INFLIGHT_MAX 4096	/* messages tracked until the peer's TCP acknowledges them */
 #endif
-#define SYSLOG_OUTPUTS_MAX 8
+#define SYSLOG_OUTPUTS_MAX 12
 
 struct syslog_opts {
 	enum ev_format fmt;
