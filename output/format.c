@@ -324,8 +324,9 @@ cef_counter_key(char *out, size_t outsz, const char *group, const char *name)
 			continue;
 		up = true;
 		for (const char *c = parts[i]; *c != '\0' && n + 1 < outsz; c++) {
-			if (*c == '_' || *c == '.') {
-				up = true;
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9'))) {
+				up = true;	/* '_', '.', '-': CEF keys are alphanumeric */
 				continue;
 			}
 			out[n++] = up && *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;

@@ -49,6 +49,7 @@ cleanup() {
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
+[ -n "${SIEM_KEEP:-}" ] && cleanup() { echo "kept $tmp"; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 
 # --- the collectors --------------------------------------------------------------
@@ -129,6 +130,8 @@ options { log-msg-size(65536); stats-freq(0); keep-hostname(yes); };
 template t_json { template("\${PRI}\t\${PROGRAM}\t\${PID}\t\${MSGID}\t\${SDATA}\t\${.json.event.kind}\t\${MSG}\n"); };
 template t_raw { template("\${PRI}\t\${PROGRAM}\t\${PID}\t\${MSGID}\t\${SDATA}\t-\t\${MSG}\n"); };
 parser p_json { json-parser(prefix(".json.")); };
+# a message that is not JSON (a datagram cut short) still gets stored, by
+# the second channel, with nothing parsed
 source s_udp { syslog(ip(127.0.0.1) port($NG_UDP) transport("udp")); };
 source s_tcp { syslog(ip(127.0.0.1) port($NG_TCP) transport("tcp")); };
 source s_tls { syslog(ip(127.0.0.1) port($NG_TLS) transport("tls")
@@ -138,11 +141,11 @@ source s_tlsname { syslog(ip(127.0.0.1) port($NG_TLSNAME) transport("tls")
 source s_dgram { unix-dgram("$2/dgram.sock" perm(0666) flags(syslog-protocol)); };
 source s_stream { unix-stream("$2/stream.sock" perm(0666) flags(syslog-protocol)); };
 source s_text { syslog(ip(127.0.0.1) port($NG_TEXT) transport("tcp")); };
-log { source(s_udp); parser(p_json); destination { file("$2/udp.log" template(t_json)); }; };
-log { source(s_tcp); parser(p_json); destination { file("$2/tcp.log" template(t_json)); }; };
-log { source(s_tls); source(s_tlsname); parser(p_json); destination { file("$2/tls.log" template(t_json)); }; };
-log { source(s_dgram); parser(p_json); destination { file("$2/dgram.log" template(t_json)); }; };
-log { source(s_stream); parser(p_json); destination { file("$2/stream.log" template(t_json)); }; };
+log { source(s_udp); junction { channel { parser(p_json); flags(final); }; channel { flags(final); }; }; destination { file("$2/udp.log" template(t_json)); }; };
+log { source(s_tcp); junction { channel { parser(p_json); flags(final); }; channel { flags(final); }; }; destination { file("$2/tcp.log" template(t_json)); }; };
+log { source(s_tls); source(s_tlsname); junction { channel { parser(p_json); flags(final); }; channel { flags(final); }; }; destination { file("$2/tls.log" template(t_json)); }; };
+log { source(s_dgram); junction { channel { parser(p_json); flags(final); }; channel { flags(final); }; }; destination { file("$2/dgram.log" template(t_json)); }; };
+log { source(s_stream); junction { channel { parser(p_json); flags(final); }; channel { flags(final); }; }; destination { file("$2/stream.log" template(t_json)); }; };
 log { source(s_text); destination { file("$2/text.log" template(t_raw)); }; };
 EOF
 }
@@ -162,7 +165,7 @@ wait_lines() {	# wait_lines FILE PATTERN COUNT: up to 15 s
 }
 start_rsyslog() {	# start_rsyslog CONF DIR: sets rs_pid
 	mkdir -p "$2"
-	"$rsyslogd" -n -f "$1" -i "$2/pid" 2>>"$2/stderr" &
+	"$rsyslogd" -n -f "$1" -i "$2/pid" 2>>"$2/stderr" 7>&- &	# not the feed's writer
 	rs_pid=$!
 	pids+=("$rs_pid")
 }
@@ -205,7 +208,15 @@ fi
 
 STORY=samples/icloud-story.pcap
 RULES=samples/watch.rules
-N_EVENTS=9		# 6 handshakes, 2 alerts, the final metric event
+# what one run over the story gives, from a run with no collector at all:
+# handshakes, alerts (one per alerting finding), the final metric event
+"$bin" -q -r "$STORY" -R "$RULES" --alert-interval 0 -w "$tmp/base.json" --stats-interval 3600
+N_EVENTS=$(wc -l < "$tmp/base.json")
+N_HS=$(grep -c '"kind":"event"' "$tmp/base.json")
+N_ALERTS=$(grep -c '"kind":"alert"' "$tmp/base.json")
+check "baseline: the story has handshakes and at least 3 alerts" 1 \
+    "$([ "$N_HS" -gt 0 ] && [ "$N_ALERTS" -ge 3 ] && echo 1)"
+RULES_ARGS=(-R "$RULES" --alert-interval 0)
 
 # --- 1. JSON to every transport at once ----------------------------------------------
 outs=()
@@ -214,7 +225,7 @@ outs=()
 [ "$have_ng" = 1 ] && outs+=(--syslog "udp://127.0.0.1:$NG_UDP" --syslog "tcp://127.0.0.1:$NG_TCP"
     --syslog "tls://127.0.0.1:$NG_TLS" --syslog "unix://$tmp/ng/dgram.sock"
     --syslog "unix://$tmp/ng/stream.sock")
-"$bin" -r "$STORY" -R "$RULES" -w "$tmp/events.json" --stats-interval 3600 \
+"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w "$tmp/events.json" --stats-interval 3600 \
     --syslog-ca "$tmp/ca.pem" --syslog-udp-max 65000 "${outs[@]}" 2>"$tmp/run1.err"
 check "json run: exit status" 0 "$?"
 check "json run: every alert delivered (summary)" 0 "$(grep -c 'not delivered at the end ([1-9]' "$tmp/run1.err")"
@@ -234,9 +245,9 @@ check "json run: metric event counts the outputs" "${#logs[@]}" \
 outs=()
 [ "$have_rs" = 1 ] && outs+=(--syslog-format cef --syslog "tcp://127.0.0.1:$RS_CEF")
 [ "$have_ng" = 1 ] && outs+=(--syslog-format text --syslog "tcp://127.0.0.1:$NG_TEXT")
-"$bin" -q -r "$STORY" -R "$RULES" -F cef -w "$tmp/events.cef" --stats-interval 3600 "${outs[@]}"
+"$bin" -q -r "$STORY" "${RULES_ARGS[@]}" -F cef -w "$tmp/events.cef" --stats-interval 3600 "${outs[@]}"
 check "cef run: exit status" 0 "$?"
-"$bin" -q -r "$STORY" -R "$RULES" -F text -w "$tmp/events.txt" --stats-interval 3600
+"$bin" -q -r "$STORY" "${RULES_ARGS[@]}" -F text -w "$tmp/events.txt" --stats-interval 3600
 check_cmd "CEF fields carry the JSON's values (src, dst, dhost, issuer, ...)" \
     python3 tests/siem_check.py cef-vs-json <(grep -v tlsentry.stats "$tmp/events.cef") \
     <(grep -v '"kind":"metric"' "$tmp/events.json")
@@ -251,8 +262,9 @@ if [ "$have_ng" = 1 ]; then
 	check "syslog-ng: text lines as -F text writes them" \
 	    "$(grep -v ' metric ' "$tmp/events.txt")" \
 	    "$(cut -f7 "$tmp/ng/text.log" | grep -v ' metric ')"
-	check "syslog-ng: text MSGIDs" "HANDSHAKE HANDSHAKE HANDSHAKE ALERT HANDSHAKE HANDSHAKE HANDSHAKE ALERT METRIC" \
-	    "$(cut -f4 "$tmp/ng/text.log" | tr '\n' ' ' | sed 's/ $//')"
+	check "syslog-ng: text MSGIDs" \
+	    "$(grep -o '"kind":"[a-z]*"' "$tmp/base.json" | sed 's/.*:"event"/HANDSHAKE/; s/.*:"alert"/ALERT/; s/.*:"metric"/METRIC/' | tr '\n' ' ')" \
+	    "$(cut -f4 "$tmp/ng/text.log" | tr '\n' ' ')"
 fi
 
 # --- 3. UDP at the default datagram size -----------------------------------------------
@@ -260,11 +272,11 @@ outs=()
 [ "$have_rs" = 1 ] && outs+=(--syslog "udp://127.0.0.1:$RS_UDP")
 [ "$have_ng" = 1 ] && outs+=(--syslog "udp://127.0.0.1:$NG_UDP")
 for l in rs/udp ng/udp; do : > "$tmp/$l.log"; done
-"$bin" -r "$STORY" -R "$RULES" -w "$tmp/events2.json" "${outs[@]}" 2>"$tmp/run3.err"
+"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w "$tmp/events2.json" "${outs[@]}" 2>"$tmp/run3.err"
 check "udp 2048: exit status" 0 "$?"
 for l in rs/udp ng/udp; do
 	{ [ $l = rs/udp ] && [ "$have_rs" = 1 ]; } || { [ $l = ng/udp ] && [ "$have_ng" = 1 ]; } || continue
-	wait_lines "$tmp/$l.log" . 8
+	wait_lines "$tmp/$l.log" . $((N_EVENTS - 1))
 	res=$(python3 tests/siem_check.py truncated "$tmp/$l.log" "$tmp/events2.json" 2048)
 	check "$l: cut cleanly at 2048 bytes" "problems=0" "$(echo "$res" | grep -o 'problems=[0-9]*')"
 	cut=$(echo "$res" | sed -n 's/^cut=\([0-9]*\).*/\1/p')
@@ -277,14 +289,15 @@ done
 
 # --- 4. TLS refused: unknown CA, wrong name ------------------------------------------------
 if [ "$have_rs" = 1 ]; then
-	"$bin" -r "$STORY" -R "$RULES" -w /dev/null --syslog "tls://localhost:$RS_TLSBAD" \
+	"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w /dev/null --syslog "tls://localhost:$RS_TLSBAD" \
 	    --syslog-ca "$tmp/other.pem" --syslog-flush-timeout 1 2>"$tmp/run4.err"
 	check "tls, unknown CA: exit status 1 (alerts not delivered)" 1 "$?"
 	check "tls, unknown CA: says why" 1 "$(grep -c "certificate is not accepted" "$tmp/run4.err")"
-	check "tls, unknown CA: counts what it kept" 1 "$(grep -c '0 sent.*8 not delivered at the end (2 alerts)' "$tmp/run4.err")"
+	check "tls, unknown CA: counts what it kept" 1 \
+	    "$(grep -c "0 sent.* $((N_EVENTS - 1)) not delivered at the end ($N_ALERTS alerts)" "$tmp/run4.err")"
 fi
 if [ "$have_ng" = 1 ]; then
-	"$bin" -r "$STORY" -R "$RULES" -w /dev/null --syslog "tls://localhost:$NG_TLSNAME" \
+	"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w /dev/null --syslog "tls://localhost:$NG_TLSNAME" \
 	    --syslog-ca "$tmp/ca.pem" --syslog-flush-timeout 1 2>"$tmp/run4b.err"
 	check "tls, name mismatch: exit status 1" 1 "$?"
 	check "tls, name mismatch: says why" 1 "$(grep -c "not accepted: hostname mismatch" "$tmp/run4b.err")"
@@ -292,15 +305,29 @@ fi
 check "tls refusals: nothing reached the collectors" 0 "$(cat "$tmp"/rs/tls.log "$tmp"/ng/tls.log 2>/dev/null | wc -l | awk -v n=$((N_EVENTS * (have_rs + have_ng))) '{print $1 - n}')"
 
 # --- 5. a full queue drops handshakes before alerts -----------------------------------------
+# Nothing listens on CLOSED: everything queues.  A queue as long as the
+# alerts keeps every alert and drops every handshake (and the metric event);
+# a shorter one must drop alerts too, and count them.
 start=$(date +%s)
-"$bin" -r "$STORY" -R "$RULES" -w /dev/null --syslog "tcp://127.0.0.1:$CLOSED" \
-    --syslog-queue 3 --syslog-flush-timeout 1 2>"$tmp/run5.err"
+"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w "$tmp/queue.json" --syslog "tcp://127.0.0.1:$CLOSED" \
+    --stats-interval 3600 --syslog-queue "$N_ALERTS" --syslog-flush-timeout 1 2>"$tmp/run5.err"
 check "queue full: exit status 1 (alerts undelivered)" 1 "$?"
 check "queue full: handshakes dropped, no alert" 1 \
-    "$(grep -c 'dropped, queue full: 5 handshakes, 0 alerts, 0 metrics' "$tmp/run5.err")"
+    "$(grep -c "dropped, queue full: $N_HS handshakes, 0 alerts, 1 metrics" "$tmp/run5.err")"
 check "queue full: the alerts were kept to the end" 1 \
-    "$(grep -c '3 not delivered at the end (2 alerts)' "$tmp/run5.err")"
-check "queue full: capture did not wait for the collector" 1 "$([ $(($(date +%s) - start)) -le 4 ] && echo 1)"
+    "$(grep -c "$N_ALERTS not delivered at the end ($N_ALERTS alerts)" "$tmp/run5.err")"
+check "queue full: capture did not wait for the collector" 1 "$([ $(($(date +%s) - start)) -le 5 ] && echo 1)"
+check "queue full: the metric event counts the drops" "$N_HS 0 $N_ALERTS 0" "$(python3 -c '
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1]) if "\"kind\":\"metric\"" in l][-1]
+o = m["tlsentry"]["stats"]["outputs"][0]
+print(o["dropped"]["handshake"], o["dropped"]["alert"], o["queued"], o["sent"])' "$tmp/queue.json")"
+"$bin" -r "$STORY" "${RULES_ARGS[@]}" -w /dev/null --syslog "tcp://127.0.0.1:$CLOSED" \
+    --stats-interval 3600 --syslog-queue 2 --syslog-flush-timeout 1 2>"$tmp/run5b.err"
+check "queue of 2: exit status 1" 1 "$?"
+check "queue of 2: the alerts that did not fit are dropped and counted" 1 \
+    "$(grep -c "dropped, queue full: $N_HS handshakes, $((N_ALERTS - 2)) alerts, 1 metrics" "$tmp/run5b.err")"
+check "queue of 2: the summary says alerts were not delivered" 1 "$(grep -c 'alerts were not delivered to every collector' "$tmp/run5b.err")"
 
 # --- 6. restart in the middle of a run ---------------------------------------------------------
 if [ "$have_rs" = 1 ]; then
@@ -318,16 +345,17 @@ EOF
 	start_rsyslog "$tmp/rs2.conf" "$tmp/rs2"
 	wait_port t "$RS2_RELP"
 	mkfifo "$tmp/feed"
-	"$bin" -r - -R "$RULES" -w "$tmp/restart.json" --syslog "relp://127.0.0.1:$RS2_RELP" \
+	"$bin" -r - "${RULES_ARGS[@]}" -w "$tmp/restart.json" --syslog "relp://127.0.0.1:$RS2_RELP" \
 	    --syslog "tcp://127.0.0.1:$RS2_TCP" <"$tmp/feed" 2>"$tmp/run6.err" &
 	tpid=$!
 	pids+=("$tpid")
 	exec 7>"$tmp/feed"
 	python3 tests/pcapfeed.py --header "$STORY" >&7
-	python3 tests/pcapfeed.py --copies 0 3 "$STORY" >&7		# phase 1: 6 alerts
-	wait_lines "$tmp/rs2/relp.log" ALERT 6
-	wait_lines "$tmp/rs2/tcp.log" ALERT 6
-	check "restart: phase 1 alerts arrived (relp)" 6 "$(grep -c ALERT "$tmp/rs2/relp.log")"
+	A=$((3 * N_ALERTS))					# alerts per phase
+	python3 tests/pcapfeed.py --copies 0 3 "$STORY" >&7		# phase 1
+	wait_lines "$tmp/rs2/relp.log" ALERT $A
+	wait_lines "$tmp/rs2/tcp.log" ALERT $A
+	check "restart: phase 1 alerts arrived (relp)" $A "$(grep -c ALERT "$tmp/rs2/relp.log")"
 	check "restart: tlsentry runs as nobody" "$(id -u nobody)" "$(ps -o uid= -p "$tpid" | tr -d ' ')"
 	if "$bin" --version | grep -q "seccomp filter on"; then
 		check "restart: the system-call filter is on (writers included)" 2 \
@@ -336,29 +364,30 @@ EOF
 		    "$(for t in /proc/$tpid/task/*; do sed -n 's/^Seccomp:[[:space:]]*//p' "$t/status"; done | tr '\n' ' ' | sed 's/ $//')"
 	fi
 	stop "$rs_pid"						# the collector goes away
-	python3 tests/pcapfeed.py --copies 3 6 "$STORY" >&7		# phase 2: 6 alerts, queued
-	wait_lines "$tmp/restart.json" '"kind":"alert"' 12
+	python3 tests/pcapfeed.py --copies 3 6 "$STORY" >&7		# phase 2, queued
+	wait_lines "$tmp/restart.json" '"kind":"alert"' $((2 * A))
 	sleep 1
 	check "restart: still capturing while the collector is away" 0 "$(kill -0 "$tpid"; echo $?)"
 	check "restart: the loss is reported at once" 1 "$(grep -c 'relp://.*connection lost' "$tmp/run6.err" | grep -c '[1-9]')"
 	start_rsyslog "$tmp/rs2.conf" "$tmp/rs2"			# back
 	wait_port t "$RS2_RELP"
-	python3 tests/pcapfeed.py --copies 6 9 "$STORY" >&7		# phase 3: 6 alerts
-	wait_lines "$tmp/rs2/relp.log" ALERT 18
+	python3 tests/pcapfeed.py --copies 6 9 "$STORY" >&7		# phase 3
+	wait_lines "$tmp/rs2/relp.log" ALERT $((3 * A))
 	exec 7>&-						# end of capture
 	wait "$tpid"
 	check "restart: exit status" 0 "$?"
-	check "restart: 18 alerts written to the file" 18 "$(grep -c '"kind":"alert"' "$tmp/restart.json")"
+	check "restart: every alert written to the file" $((3 * A)) "$(grep -c '"kind":"alert"' "$tmp/restart.json")"
 	eval "$(python3 tests/siem_check.py alerts "$tmp/rs2/relp.log" "$tmp/restart.json" | sed 's/^/relp_/')"
-	check "restart, relp: every alert arrived" "18 0" "$relp_received $relp_missing"
+	check "restart, relp: every alert arrived, none twice" "$((3 * A)) 0 0" \
+	    "$relp_received $relp_missing $relp_duplicates"
 	check "restart, relp: in order" 1 "$relp_in_order"
 	eval "$(python3 tests/siem_check.py alerts "$tmp/rs2/tcp.log" "$tmp/restart.json" | sed 's/^/tcp_/')"
 	check "restart, tcp: every alert after the reconnect arrived" 1 \
-	    "$([ "$tcp_last_missing_index" -lt 12 ] && echo 1)"
+	    "$([ "$tcp_last_missing_index" -lt $((2 * A)) ] && echo 1)"
 	check "restart, tcp: in order" 1 "$tcp_in_order"
 	lost=$(sed -n 's/^tlsentry: syslog tcp:.* \([0-9]*\) possibly lost in broken connections.*/\1/p' "$tmp/run6.err")
 	check "restart, tcp: gaps in the sequence ($tcp_seq_missing) within the counted loss window (${lost:-?})" 1 \
 	    "$([ "$tcp_seq_missing" -le "${lost:-0}" ] && echo 1)"
-	echo "note: restart: relp received $relp_received of 18 alerts ($relp_duplicates duplicates), tcp $tcp_received of 18 (missing sequence ids $tcp_seq_missing, counted as possibly lost ${lost:-?})"
+	echo "note: restart: relp received $relp_received of $((3 * A)) alerts ($relp_duplicates duplicates), tcp $tcp_received of $((3 * A)) (missing sequence ids $tcp_seq_missing, counted as possibly lost ${lost:-?})"
 fi
 finish

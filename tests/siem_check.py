@@ -218,10 +218,32 @@ def cmd_cef_vs_json(cef_file, json_file):
         if "issuer" in ev["tls"].get("server", {}):
             want["cs2"] = ev["tls"]["server"]["issuer"]
             want["cs3"] = ev["tls"]["server"]["subject"]
-        if "watched_by" in ev["tlsentry"]:
-            want["cs1"] = ev["tlsentry"]["watched_by"]
+        t = ev["tlsentry"]
         if ev["event"]["kind"] == "alert":
-            want["cs4"] = " OR ".join(ev["tlsentry"]["expected_issuers"])
+            want["cs1"] = ev["rule"]["name"]
+            want["reason"] = ev["event"]["reason"]
+            want["tlsentryAlertDetail"] = t["alert_detail"]
+            want["cat"] = "tlsentry.alert"
+            if fields[4] != ev["event"]["reason"]:
+                print("FAIL: line %d: signature %r, reason %r" % (n, fields[4], ev["event"]["reason"]))
+                errs += 1
+        else:
+            want["cat"] = "tlsentry.handshake"
+            if "watched_by" in t:
+                want["cs1"] = t["watched_by"]
+        if "expected_issuers" in t:
+            want["cs4"] = " OR ".join(t["expected_issuers"])
+        want["cs5"] = t["verdict"]
+        if "findings" in t:
+            want["tlsentryFindings"] = " ".join(t["findings"])
+        if "validation" in t and "public_root" in t["validation"]:
+            want["tlsentryValidation"] = t["validation"]["status"]
+        labels = {"cs1": "rule", "cs2": "certificateIssuer", "cs3": "certificateSubject",
+                  "cs4": "expectedIssuers", "cs5": "verdict", "cs6": "certificateSha256"}
+        for k, label in labels.items():
+            if k in ext and ext.get(k + "Label") != label:
+                print("FAIL: line %d: %sLabel=%r" % (n, k, ext.get(k + "Label")))
+                errs += 1
         for k, v in want.items():
             if ext.get(k) != v:
                 print("FAIL: line %d: %s=%r, the JSON has %r" % (n, k, ext.get(k), v))
