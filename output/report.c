@@ -738,12 +738,12 @@ report_write(struct report *r, const struct report_run *run, char *err, size_t e
 	    "<span>%.2f s%s</span></p>\n", run->packets, run->handshakes,
 	    run->alerts ? "bad" : "ok", run->alerts, run->seconds,
 	    run->interrupted ? ", interrupted" : "");
-	fputs("<p><a href=\"#alerts\">Alerts</a> &middot; <a href=\"#watched\">Watched names</a>"
-	    " &middot; <a href=\"#timeline\">Timeline</a> &middot; <a href=\"#top-sni\">Top SNIs"
+	fputs("<p><a href=\"#timeline\">Timeline</a> &middot; <a href=\"#alerts\">Alerts</a>"
+	    " &middot; <a href=\"#watched\">Watched names</a> &middot; <a href=\"#top-sni\">Top SNIs"
 	    "</a> &middot; <a href=\"#top-issuers\">Top issuers</a></p>\n", fp);
+	write_timeline(fp, r);		/* the overview first, then the evidence */
 	write_alerts(fp, r);
 	write_watched(fp, r);
-	write_timeline(fp, r);
 	write_top(fp, "Top SNIs", "top-sni", "server name (SNI)", r->snis, r->n_snis,
 	    r->snis_cut, r->no_sni, "no SNI");
 	write_top(fp, "Top issuers", "top-issuers", "leaf certificate issuer", r->issuers,
