@@ -441,7 +441,7 @@ static void
 write_top(FILE *fp, const char *title, const char *id, const char *what, struct counted *table,
     size_t n, uint64_t cut, uint64_t none, const char *none_label)
 {
-	struct counted **v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
+	struct counted **v = n > 0 ? calloc(n, sizeof(struct counted *)) : NULL;
 	struct counted *c, *tmp;
 	size_t i = 0;
 	uint64_t rest = 0;
@@ -452,9 +452,11 @@ write_top(FILE *fp, const char *title, const char *id, const char *what, struct 
 		return;
 	}
 	HASH_ITER(hh, table, c, tmp)
-		v[i++] = c;
+		if (v != NULL && i < n)
+			v[i++] = c;
+	n = i;
 	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_count);
+		qsort(v, n, sizeof(struct counted *), cmp_count);
 	fprintf(fp, "<table class=\"top\"><tr><th>%s</th><th>handshakes</th></tr>\n", what);
 	for (i = 0; i < n; i++) {
 		if (i >= REPORT_TOP) {
@@ -571,7 +573,7 @@ cmp_watched(const void *a, const void *b)
 static void
 write_watched(FILE *fp, const struct report *r)
 {
-	struct watched **v = r->n_watched ? calloc(r->n_watched, sizeof(*v)) : NULL;
+	struct watched **v = r->n_watched ? calloc(r->n_watched, sizeof(struct watched *)) : NULL;
 	struct watched *w, *tmp;
 	size_t n = 0;
 
@@ -582,8 +584,9 @@ write_watched(FILE *fp, const struct report *r)
 		return;
 	}
 	HASH_ITER(hh, r->watched, w, tmp)
-		v[n++] = w;
-	qsort(v, n, sizeof(*v), cmp_watched);
+		if (n < r->n_watched)
+			v[n++] = w;
+	qsort(v, n, sizeof(struct watched *), cmp_watched);
 	fputs("<table class=\"watched\"><tr><th>name</th><th>rule</th><th>handshakes</th>"
 	    "<th>alerts</th><th>issuers seen (count)</th><th>keys seen, SPKI SHA-256 (count)"
 	    "</th></tr>\n", fp);

@@ -311,14 +311,15 @@ fail:
 static void
 q_unlink(struct syslog_out *s, struct qmsg *q)
 {
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
+	/* by head and tail, not prev and next, so the analyzer sees q leave both */
+	if (s->head == q)
 		s->head = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
-	else
+	else if (q->prev != NULL)
+		q->prev->next = q->next;
+	if (s->tail == q)
 		s->tail = q->prev;
+	else if (q->next != NULL)
+		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
 	s->n_queued--;
 	s->bytes_queued -= q->len;
