@@ -15,6 +15,7 @@
 #  4. TLS to a collector whose certificate is not from --syslog-ca, and to
 #     one whose name does not match: nothing sent, alerts reported lost;
 #  5. a full queue while the collector is away drops handshakes, not alerts;
+#     a collector that stops reading does not hold capture up;
 #  6. restart: the collectors are stopped in the middle of a live run fed
 #     from a pipe, and started again: over RELP every alert arrives, in
 #     order; over TCP every alert after the reconnect arrives and any gap
@@ -72,6 +73,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))')
 RS_UDP=${port[0]} RS_TCP=${port[1]} RS_TLS=${port[2]} RS_RELP=${port[3]} RS_CEF=${port[4]}
 RS_TLSBAD=${port[5]} NG_UDP=${port[6]} NG_TCP=${port[7]} NG_TLS=${port[8]} NG_TEXT=${port[9]}
 NG_TLSNAME=${port[10]} CLOSED=${port[11]} RS2_RELP=${port[12]} RS2_TCP=${port[13]}
+SLOW=${port[14]}
 
 # a PKI: the collectors' CA, a certificate for localhost, one for another
 # name, and a CA nobody uses
@@ -202,6 +204,20 @@ if [ -n "$sng" ]; then
 else
 	echo "note: syslog-ng tests skipped: no syslog-ng (make deps unpacks Debian's)"
 fi
+# -F text: colour on a terminal only (script(1) gives the run a terminal)
+if command -v script >/dev/null; then
+	script -qec "$bin -q -r samples/icloud-story.pcap -R samples/watch.rules -F text" /dev/null \
+	    > "$tmp/tty.txt" 2>&1
+	check "text on a terminal: alerts in red" 1 "$(grep -c $'\x1b\\[1;31m.*ALERT' "$tmp/tty.txt" | grep -c '[1-9]')"
+	check "text on a terminal: handshakes dim" 1 "$(grep -c $'^\x1b\\[2m' "$tmp/tty.txt" | grep -c '[1-9]')"
+else
+	echo "note: terminal colour check skipped: no script(1)"
+fi
+"$bin" -q -r samples/icloud-story.pcap -R samples/watch.rules -F text > "$tmp/pipe.txt"
+check "text into a pipe: no escape sequence" 0 "$(grep -c $'\x1b' "$tmp/pipe.txt")"
+check "text into a pipe: one line per event" "$("$bin" -q -r samples/icloud-story.pcap -R samples/watch.rules | wc -l)" \
+    "$(wc -l < "$tmp/pipe.txt")"
+
 if [ "$have_rs$have_ng" = 00 ]; then
 	finish
 fi
@@ -328,6 +344,32 @@ check "queue of 2: exit status 1" 1 "$?"
 check "queue of 2: the alerts that did not fit are dropped and counted" 1 \
     "$(grep -c "dropped, queue full: $N_HS handshakes, $((N_ALERTS - 2)) alerts, 1 metrics" "$tmp/run5b.err")"
 check "queue of 2: the summary says alerts were not delivered" 1 "$(grep -c 'alerts were not delivered to every collector' "$tmp/run5b.err")"
+
+# --- 5b. a collector that accepts and never reads ----------------------------------------------
+# 300 copies of the story (several MB of events) against a listener that
+# takes the connection and reads nothing: the socket buffers fill, the
+# writer waits, and capture must still go through at its own pace, with
+# what could not be sent counted at the end.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); time.sleep(120)' "$SLOW" &
+slow_pid=$!
+pids+=("$slow_pid")
+wait_port t "$SLOW"
+{ python3 tests/pcapfeed.py --header "$STORY"; python3 tests/pcapfeed.py --copies 0 300 "$STORY"; } \
+    > "$tmp/many.pcap"
+start=$(date +%s)
+"$bin" -r "$tmp/many.pcap" "${RULES_ARGS[@]}" -w "$tmp/slow.json" --syslog "tcp://127.0.0.1:$SLOW" \
+    --syslog-queue 100 --syslog-flush-timeout 1 2>"$tmp/run5c.err"
+check "slow collector: exit status 1 (alerts undelivered)" 1 "$?"
+check "slow collector: every alert written to the file" $((300 * N_ALERTS)) \
+    "$(grep -c '"kind":"alert"' "$tmp/slow.json")"
+check "slow collector: capture was not held (under 15 s)" 1 "$([ $(($(date +%s) - start)) -lt 15 ] && echo 1)"
+check "slow collector: connected, then drops and leftovers counted" 1 \
+    "$(grep -c '1 connection (0 failed attempts); dropped, queue full: [1-9][0-9]* handshakes, [0-9]* alerts, 0 metrics; .* [1-9][0-9]* not delivered at the end' "$tmp/run5c.err")"
+kill "$slow_pid" 2>/dev/null
 
 # --- 6. restart in the middle of a run ---------------------------------------------------------
 if [ "$have_rs" = 1 ]; then
