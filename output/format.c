@@ -299,6 +299,8 @@ cef_handshake(struct ev_buf *b, const struct ev_msg *m)
 	}
 	if (alert)
 		cef_kvs(b, "tlsentryAlertDetail", f->detail);
+	if (alert && hs->evidence_pcap != NULL)
+		cef_kvs(b, "tlsentryEvidencePcap", hs->evidence_pcap);
 	if (leaf != NULL && leaf->decoded && leaf->spki_pin[0])
 		cef_kvs(b, "tlsentrySpkiSha256", leaf->spki_pin);
 	if (hs->ja3 != NULL)

@@ -33,7 +33,7 @@ struct counted {
 struct alert_ev {
 	int64_t ts_us;
 	char *sni, *client, *server, *rule, *severity, *issuer, *subject, *expected, *chain;
-	char *message, *sha256, *spki, *reason, *detail, *where;
+	char *message, *sha256, *spki, *reason, *detail, *where, *evidence;
 	bool established, self_issued;
 };
 
@@ -215,6 +215,8 @@ add_alert(struct report *r, const struct ev_msg *m)
 	a->severity = dup_s(rules_severity_str(f->severity));
 	a->reason = dup_s(m->reason);
 	a->detail = dup_s(f->detail);
+	if (hs->evidence_pcap != NULL)
+		a->evidence = dup_s(hs->evidence_pcap);
 	a->where = dup_s(hs->interface != NULL ? hs->interface : hs->source_file);
 	if (leaf != NULL && leaf->decoded) {
 		a->issuer = dup_s(leaf->issuer);
@@ -553,6 +555,10 @@ write_alerts(FILE *fp, const struct report *r)
 		    "yes: it went on to encrypted data" : "not seen");
 		fputs("<tr><th>seen in</th><td class=\"mono\">", fp);
 		html_esc(fp, a->where);
+		if (a->evidence != NULL) {
+			fputs("</td></tr>\n<tr><th>packets (evidence)</th><td class=\"mono\">", fp);
+			html_esc(fp, a->evidence);
+		}
 		fputs("</td></tr>\n</table></section>\n", fp);
 	}
 	if (r->alerts_cut > 0)
@@ -791,7 +797,7 @@ report_free(struct report *r)
 		struct alert_ev *a = &r->alerts[i];
 		char *v[] = { a->sni, a->client, a->server, a->rule, a->severity, a->issuer,
 		    a->subject, a->expected, a->chain, a->message, a->sha256, a->spki, a->reason,
-		    a->detail, a->where };
+		    a->detail, a->where, a->evidence };
 		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
 			free(v[k]);
 	}

@@ -33,11 +33,14 @@ chmod 755 "$tmp"		# tlsentry runs as nobody when the test is root
 trap 'rm -rf "$tmp"' EXIT
 
 # --- a run with alerts, and one with none -------------------------------------
+mkdir "$tmp/evidence" && chmod 777 "$tmp/evidence"
 "$bin" -q -r samples/icloud-story.pcap -R samples/watch.rules -w "$tmp/story.json" \
-    --report "$tmp/story.html"
+    --report "$tmp/story.html" --evidence "$tmp/evidence"
 check "story: exit status" 0 "$?"
 n_alerts=$(grep -c '"kind":"alert"' "$tmp/story.json")
 check "story: the run has alerts" 1 "$([ "$n_alerts" -gt 0 ] && echo 1)"
+check "story: every alert has its evidence pcap (the page must name it)" "$n_alerts" \
+    "$(grep '"kind":"alert"' "$tmp/story.json" | grep -c '"evidence":{"pcap":')"
 "$bin" -q -r samples/icloud-story.pcap -w "$tmp/none.json" --report "$tmp/none.html" --no-default-ca
 check "no rules: exit status" 0 "$?"
 check "no rules: no alert event" 0 "$(grep -c '"kind":"alert"' "$tmp/none.json")"

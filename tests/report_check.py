@@ -131,6 +131,8 @@ def cmd_dom(dom_file, events_file):
         if "issuer" in a["tls"].get("server", {}):
             want.append(a["tls"]["server"]["issuer"])
         want += t.get("expected_issuers", [])
+        if "pcap" in t.get("evidence", {}):
+            want.append(t["evidence"]["pcap"])
         for w in want:
             if w not in sec:
                 errs.append("alert %d: %r not in its section" % (n, w))

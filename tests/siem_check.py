@@ -234,6 +234,8 @@ def cmd_cef_vs_json(cef_file, json_file):
         if "expected_issuers" in t:
             want["cs4"] = " OR ".join(t["expected_issuers"])
         want["cs5"] = t["verdict"]
+        if ev["event"]["kind"] == "alert" and "pcap" in t.get("evidence", {}):
+            want["tlsentryEvidencePcap"] = t["evidence"]["pcap"]
         if "findings" in t:
             want["tlsentryFindings"] = " ".join(t["findings"])
         if "validation" in t and "public_root" in t["validation"]:
