@@ -16,6 +16,8 @@
 #     one whose name does not match: nothing sent, alerts reported lost;
 #  5. a full queue while the collector is away drops handshakes, not alerts;
 #     a collector that stops reading does not hold capture up;
+#  7. the README's collector configurations, cut out of README.md and run
+#     as they are but for ports and paths, receive and sort every event;
 #  6. restart: the collectors are stopped in the middle of a live run fed
 #     from a pipe, and started again: over RELP every alert arrives, in
 #     order; over TCP every alert after the reconnect arrives and any gap
@@ -67,13 +69,14 @@ fi
 read -r -a port < <(python3 -c '
 import socket
 socks = []
-for _ in range(16):
+for _ in range(20):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
 RS_UDP=${port[0]} RS_TCP=${port[1]} RS_TLS=${port[2]} RS_RELP=${port[3]} RS_CEF=${port[4]}
 RS_TLSBAD=${port[5]} NG_UDP=${port[6]} NG_TCP=${port[7]} NG_TLS=${port[8]} NG_TEXT=${port[9]}
 NG_TLSNAME=${port[10]} CLOSED=${port[11]} RS2_RELP=${port[12]} RS2_TCP=${port[13]}
-SLOW=${port[14]}
+SLOW=${port[14]} SN_RELP=${port[15]} SN_RS_TLS=${port[16]} SN_RS_TCP=${port[17]}
+SN_NG_TCP=${port[18]} SN_NG_TLS=${port[19]}
 
 # a PKI: the collectors' CA, a certificate for localhost, one for another
 # name, and a CA nobody uses
@@ -432,4 +435,71 @@ EOF
 	    "$([ "$tcp_seq_missing" -le "${lost:-0}" ] && echo 1)"
 	echo "note: restart: relp received $relp_received of $((3 * A)) alerts ($relp_duplicates duplicates), tcp $tcp_received of $((3 * A)) (missing sequence ids $tcp_seq_missing, counted as possibly lost ${lost:-?})"
 fi
+# --- 7. the README's collector snippets ------------------------------------------------------
+snippet() {	# snippet NAME: the code block after "<!-- snippet: NAME -->" in README.md
+	awk -v m="<!-- snippet: $1 -->" '$0 == m { f = 1; next }
+	    f && /^```/ { if (on) exit; on = 1; next } f && on { print }' README.md
+}
+snippet filebeat > "$tmp/filebeat.yml"
+snippet splunk > "$tmp/props.conf"
+if python3 -c 'import yaml' 2>/dev/null; then
+	check_cmd "README: the Filebeat input parses; Splunk's TIME_FORMAT reads every @timestamp" \
+	    python3 tests/siem_check.py file-readers "$tmp/filebeat.yml" "$tmp/props.conf" "$tmp/base.json"
+else
+	echo "note: Filebeat snippet not checked: no python3-yaml"
+fi
+here() {	# here: the README's ports and paths, made this test's
+	sed -e "s|/etc/ssl/tlsentry/ca.pem|$tmp/ca.pem|g" -e "s|/etc/ssl/tlsentry/collector|$tmp/srv|g" \
+	    -e "s|/var/log/tlsentry|$1|g" "${@:2}"
+}
+outs=() snips=()
+if [ "$have_rs" = 1 ]; then
+	mkdir -p "$tmp/snip-rs"
+	{ echo "global(workDirectory=\"$tmp/snip-rs\")"; snippet rsyslog | here "$tmp/snip-rs" \
+	    -e "s|port=\"2514\"|address=\"127.0.0.1\" port=\"$SN_RELP\"|" \
+	    -e "s|port=\"6514\"|address=\"127.0.0.1\" port=\"$SN_RS_TLS\"|" \
+	    -e "s|port=\"601\"|address=\"127.0.0.1\" port=\"$SN_RS_TCP\"|"; } > "$tmp/snip-rs.conf"
+	check "README rsyslog: three inputs, all on loopback here" 3 "$(grep -c 'address="127.0.0.1"' "$tmp/snip-rs.conf")"
+	"$rsyslogd" -n -f "$tmp/snip-rs.conf" -i "$tmp/snip-rs/pid" 2>"$tmp/snip-rs/stderr" 7>&- &
+	pids+=($!)
+	if wait_port t "$SN_RELP" && wait_port t "$SN_RS_TLS"; then
+		outs+=(--syslog "relp://127.0.0.1:$SN_RELP" --syslog "tls://localhost:$SN_RS_TLS")
+		snips+=(snip-rs)
+	else
+		check "README rsyslog: it starts" "" "$(tail -n 3 "$tmp/snip-rs/stderr")"
+	fi
+fi
+if [ "$have_ng" = 1 ]; then
+	mkdir -p "$tmp/snip-ng"
+	{ echo "@version: 3.38"; snippet syslog-ng | here "$tmp/snip-ng" \
+	    -e "s|port(6514)|ip(127.0.0.1) port($SN_NG_TLS)|" \
+	    -e "s|port(601)|ip(127.0.0.1) port($SN_NG_TCP)|"; } > "$tmp/snip-ng.conf"
+	check "README syslog-ng: two sources, both on loopback here" 2 "$(grep -c 'ip(127.0.0.1)' "$tmp/snip-ng.conf")"
+	"${sng_env[@]}" "$sng" "${sng_args[@]}" -F -f "$tmp/snip-ng.conf" -R "$tmp/snip-ng/persist" \
+	    -p "$tmp/snip-ng/pid" -c "$tmp/snip-ng/ctl" --no-caps 2>"$tmp/snip-ng/stderr" 7>&- &
+	pids+=($!)
+	if wait_port t "$SN_NG_TLS" && wait_port t "$SN_NG_TCP"; then
+		outs+=(--syslog "tcp://127.0.0.1:$SN_NG_TCP" --syslog "tls://localhost:$SN_NG_TLS")
+		snips+=(snip-ng)
+	else
+		check "README syslog-ng: it starts" "" "$(tail -n 3 "$tmp/snip-ng/stderr")"
+	fi
+fi
+if [ ${#snips[@]} -gt 0 ]; then
+	"$bin" -q -r "$STORY" "${RULES_ARGS[@]}" -w "$tmp/snip.json" --stats-interval 3600 \
+	    --syslog-ca "$tmp/ca.pem" "${outs[@]}"
+	check "README collectors: exit status" 0 "$?"
+	# each collector got the run twice (two transports): the same lines, twice
+	want_all=$(cat "$tmp/snip.json" "$tmp/snip.json" | sort | md5sum)
+	want_alerts=$(grep '"kind":"alert"' "$tmp/snip.json" | cat - <(grep '"kind":"alert"' "$tmp/snip.json") | sort | md5sum)
+	for c in "${snips[@]}"; do
+		wait_lines "$tmp/$c/events.json" . $((2 * N_EVENTS))
+		wait_lines "$tmp/$c/alerts.json" . $((2 * N_ALERTS))
+		check "README $c: every event in events.json, as sent" "$want_all" \
+		    "$(sort "$tmp/$c/events.json" | md5sum)"
+		check "README $c: the alerts, and only they, in alerts.json" "$want_alerts" \
+		    "$(sort "$tmp/$c/alerts.json" | md5sum)"
+	done
+fi
+
 finish

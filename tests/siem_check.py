@@ -18,6 +18,10 @@ the JSON, or CEF fields), or '-' where the collector parses nothing.
   siem_check.py alerts LOG EVENTS
       prints expected=, received=, missing=, duplicates=, in_order=,
       seq_missing=, last_missing_index= for the alerts of EVENTS (JSON).
+  siem_check.py file-readers FILEBEAT_YAML SPLUNK_PROPS EVENTS
+      the README's Filebeat input parses as YAML into a filestream input
+      with an ndjson parser at the top level, and the Splunk stanza's
+      TIME_FORMAT reads the @timestamp of every event of EVENTS.
   siem_check.py cef-vs-json CEFFILE JSONFILE
       the CEF rendering, parsed by the CEF rules (header | and \\ escapes,
       extension = \\ and newline escapes), carries the JSON's values.
@@ -257,6 +261,39 @@ def cmd_cef_vs_json(cef_file, json_file):
     return 1 if errs else 0
 
 
+def cmd_file_readers(fb, props, events):
+    import datetime
+    import yaml
+    errs = []
+    conf = yaml.safe_load(open(fb))
+    inp = conf["filebeat.inputs"][0]
+    if inp.get("type") != "filestream" or not inp.get("id"):
+        errs.append("filebeat: not a filestream input with an id: %r" % inp)
+    nd = [p["ndjson"] for p in inp.get("parsers", []) if "ndjson" in p]
+    if not nd or nd[0].get("target") != "":
+        errs.append("filebeat: no ndjson parser to the top level: %r" % inp.get("parsers"))
+    kv = {}
+    for line in open(props):
+        if "=" in line:
+            k, v = line.split("=", 1)
+            kv[k.strip()] = v.strip()
+    if kv.get("TIMESTAMP_FIELDS") != "@timestamp" or kv.get("INDEXED_EXTRACTIONS") != "json":
+        errs.append("splunk: %r" % kv)
+    fmt = kv.get("TIME_FORMAT", "").replace("%6N", "%f")
+    n = 0
+    for line in read_lines(events):
+        ts = json.loads(line)["@timestamp"]
+        try:
+            datetime.datetime.strptime(ts, fmt)
+            n += 1
+        except ValueError as e:
+            errs.append("splunk: TIME_FORMAT %r does not read %r: %s" % (fmt, ts, e))
+    for e in errs[:10]:
+        print("FAIL: %s" % e)
+    print("file-readers: %d timestamps read, %d problems" % (n, len(errs)))
+    return 1 if errs or n == 0 else 0
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "intact" and len(a) in (4, 5):
@@ -265,6 +302,8 @@ def main():
         return cmd_truncated(a[1], a[2], int(a[3]))
     if a and a[0] == "alerts" and len(a) == 3:
         return cmd_alerts(a[1], a[2])
+    if a and a[0] == "file-readers" and len(a) == 4:
+        return cmd_file_readers(a[1], a[2], a[3])
     if a and a[0] == "cef-vs-json" and len(a) == 3:
         return cmd_cef_vs_json(a[1], a[2])
     sys.exit(__doc__)
