@@ -26,8 +26,8 @@ BUILD_PKGS = gcc libc6-dev make pkg-config libpcap-dev libssl-dev uthash-dev lib
 # Debian's syslog-ng-core into $(SYSLOG_NG_DIR) and installs its libraries),
 # and Chromium, which renders the HTML report.
 SYSLOG_NG_LIBS = libivykis0 libnet1 libwrap0 libjson-c5 libglib2.0-0 libpcre3 libcap2
-TEST_PKGS  = python3 openssl iproute2 procps time rsyslog rsyslog-relp rsyslog-openssl \
-           chromium $(SYSLOG_NG_LIBS)
+TEST_PKGS  = python3 python3-yaml openssl iproute2 procps time rsyslog rsyslog-relp \
+           rsyslog-openssl chromium $(SYSLOG_NG_LIBS)
 SYSLOG_NG_DIR = build/syslog-ng
 FUZZ_PKGS  = clang libclang-rt-14-dev
 # make bench: GNU time and python3 (in TEST_PKGS) to time and check; the seed
@@ -116,7 +116,8 @@ deps:
 	    [ "$$(id -u)" -eq 0 ]; then \
 	  echo "tlsentry: unpacking syslog-ng-core into $(SYSLOG_NG_DIR) (for the tests)"; \
 	  rm -rf $(SYSLOG_NG_DIR).tmp && mkdir -p $(SYSLOG_NG_DIR).tmp && \
-	  (cd $(SYSLOG_NG_DIR).tmp && apt-get download syslog-ng-core >/dev/null 2>&1) && \
+	  (cd $(SYSLOG_NG_DIR).tmp && { apt-get download syslog-ng-core >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get download syslog-ng-core >/dev/null 2>&1; }; }) && \
 	  dpkg-deb -x $(SYSLOG_NG_DIR).tmp/syslog-ng-core_*.deb $(SYSLOG_NG_DIR) && \
 	  rm -rf $(SYSLOG_NG_DIR).tmp || echo "tlsentry: could not unpack syslog-ng-core" >&2; \
 	fi
