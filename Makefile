@@ -177,6 +177,15 @@ valgrind: all
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS=valgrind
 	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp $(addprefix -r ,$(wildcard samples/*.pcap)) \
 	  -R samples/watch.rules -w /dev/null
+	@# the other outputs: CEF, a text collector over UDP, the report; then
+	@# collectors that are not there (exit status 1: alerts undelivered)
+	$(VALGRIND) ./tlsentry -q -Z root --no-seccomp $(addprefix -r ,$(wildcard samples/*.pcap)) \
+	  -R samples/watch.rules -F cef -w /dev/null --stats-interval 3600 --syslog-format text \
+	  --syslog udp://127.0.0.1:9 --report $(BUILD)/valgrind-report.html
+	@rc=0; $(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r samples/icloud-story.pcap \
+	  -R samples/watch.rules -w /dev/null --syslog relp://127.0.0.1:9 --syslog tcp://127.0.0.1:9 \
+	  --syslog tls://127.0.0.1:9 --syslog-flush-timeout 1 || rc=$$?; \
+	  [ $$rc -eq 1 ] || { echo "valgrind: collectors away: exit status $$rc, not 1"; exit 1; }
 	@for f in tests/hostile/*.pcap; do \
 	  $(VALGRIND) ./tlsentry -q -Z root --no-seccomp -r $$f -R samples/watch.rules \
 	    -w /dev/null || exit 1; \

@@ -103,12 +103,12 @@ sandbox_enter(bool network, char *err, size_t errsz)
 			goto out;
 		for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 			if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) != 0) {
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0))) != 0) {
 				snprintf(err, errsz, "allowing socket: %s", strerror(-n));
 				goto out;
 			}
 		if ((n = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SIOCOUTQ))) != 0) {
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SIOCOUTQ, 0))) != 0) {
 			snprintf(err, errsz, "allowing ioctl: %s", strerror(-n));
 			goto out;
 		}
