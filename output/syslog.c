@@ -373,18 +373,21 @@ q_full(const struct syslog_out *s, size_t len)
 static bool
 q_make_room(struct syslog_out *s, const struct qmsg *q)
 {
+	struct qmsg *victim = s->head, *next;
+
+	/* one pass from the oldest: the list is never reread after a free */
 	while (q_full(s, q->len)) {
-		struct qmsg *victim = NULL;
 		if (q->kind != EV_KIND_ALERT || s->n_droppable == 0)
 			return false;
-		for (victim = s->head; victim != NULL; victim = victim->next)
-			if (victim->kind != EV_KIND_ALERT)
-				break;
+		while (victim != NULL && victim->kind == EV_KIND_ALERT)
+			victim = victim->next;
 		if (victim == NULL)
 			return false;
+		next = victim->next;
 		q_unlink(s, victim);
 		s->st.dropped[victim->kind]++;
 		free(victim);
+		victim = next;
 	}
 	return true;
 }
