@@ -1,8 +1,11 @@
 /* test_format.c: CEF and text renderings, RFC 5424 framing, syslog URLs and queue. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "../output/event.h"
 #include "../output/format.h"
+#include "../output/report.h"
 #include "../output/syslog.h"
 #include "t.h"
 
@@ -294,6 +297,59 @@ test_format_syslog_queue(void)
 	syslog_free(s);
 }
 
+/* Markup in wire strings reaches the report as text, never as markup. */
+static void
+test_format_report_escaping(void)
+{
+	static char evil[] = "CN=<script>alert(1)</script> & \"x\" \x01\xff";
+	char path[] = "/tmp/test_format_report.XXXXXX", err[256], *page = NULL;
+	struct report_run run = { .sources = "<b>src</b>", .handshakes = 1, .alerts = 1 };
+	struct report *rep;
+	struct ev_out o;
+	size_t len = 0;
+	FILE *fp;
+	int fd = mkstemp(path);
+
+	T_CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	make_hs();
+	leaf.subject = evil;
+	leaf.issuer = evil;
+	rep = report_open(path, err, sizeof(err));
+	T_CHECK(rep != NULL);
+	if (rep == NULL)
+		return;
+	T_EQ_I(ev_out_open(&o, "/dev/null", false, err, sizeof(err)), 0);
+	T_EQ_I(ev_out_add_sink(&o, &(struct ev_sink){ report_deliver, rep }), 0);
+	ev_emit_handshake(&o, &hs);
+	ev_emit_alert(&o, &hs, 0);
+	ev_out_close(&o);
+	T_EQ_I(report_write(rep, &run, err, sizeof(err)), 0);
+	report_free(rep);
+	fp = fopen(path, "r");
+	T_CHECK(fp != NULL);
+	if (fp != NULL) {
+		page = malloc(1 << 20);
+		len = page != NULL ? fread(page, 1, (1 << 20) - 1, fp) : 0;
+		fclose(fp);
+	}
+	if (page != NULL) {
+		page[len] = '\0';
+		T_CHECK(strstr(page, "<script") == NULL);
+		T_CHECK(strstr(page, "<b>src") == NULL);
+		T_CHECK(strstr(page, "CN=&lt;script&gt;alert(1)&lt;/script&gt; &amp; ") != NULL);
+		T_CHECK(strchr(page, '\x01') == NULL);
+		T_CHECK(strstr(page, "&quot;x&quot; &#xFFFD;&#xFFFD;") != NULL);	/* U+FFFD, bad bytes */
+		T_CHECK(strstr(page, "<section class=\"alert\"") != NULL);
+	}
+	free(page);
+	unlink(path);
+	leaf.subject = subj;
+	leaf.issuer = subj;
+}
+
 int
 main(void)
 {
@@ -304,5 +360,6 @@ main(void)
 	T_RUN(test_format_udp_cut);
 	T_RUN(test_format_syslog_url);
 	T_RUN(test_format_syslog_queue);
+	T_RUN(test_format_report_escaping);
 	T_SUMMARY();
 }
