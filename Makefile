@@ -37,8 +37,9 @@ BENCH_PKGS = time python3
 SEED_PKGS  = openssl tcpdump tshark iproute2 nftables python3 coreutils
 
 PKG_CFLAGS := $(shell pkg-config --cflags libpcap libssl libcrypto libseccomp libpsl relp 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libpcap libssl libcrypto libseccomp libpsl relp 2>/dev/null || \
-                echo -lpcap -lssl -lcrypto -lseccomp -lpsl -lrelp) -pthread
+# librelp is not linked: output/syslog.c loads it (dlopen) for relp:// only
+PKG_LIBS   := $(shell pkg-config --libs libpcap libssl libcrypto libseccomp libpsl 2>/dev/null || \
+                echo -lpcap -lssl -lcrypto -lseccomp -lpsl) -pthread
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter

@@ -443,19 +443,21 @@ static void
 write_top(FILE *fp, const char *title, const char *id, const char *what, struct counted *table,
     size_t n, uint64_t cut, uint64_t none, const char *none_label)
 {
-	struct counted **v = n > 0 ? calloc(n, sizeof(struct counted *)) : NULL;
+	struct counted **v = NULL;
 	struct counted *c, *tmp;
 	size_t i = 0;
 	uint64_t rest = 0;
 
 	fprintf(fp, "<h2 id=\"%s\">%s</h2>\n", id, title);
-	if (n > 0 && v == NULL) {
+	if (n > 0 && (v = calloc(n, sizeof(struct counted *))) == NULL) {
 		fputs("<p class=\"cut\">(out of memory)</p>\n", fp);
 		return;
 	}
-	HASH_ITER(hh, table, c, tmp)
-		if (v != NULL && i < n)
-			v[i++] = c;
+	HASH_ITER(hh, table, c, tmp) {
+		if (i == n)
+			break;
+		v[i++] = c;
+	}
 	n = i;
 	if (n > 0)
 		qsort(v, n, sizeof(struct counted *), cmp_count);

@@ -37,6 +37,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <librelp.h>
+#include <dlfcn.h>
 
 enum transport { TR_UDP, TR_TCP, TR_TLS, TR_UNIX, TR_RELP };
 
@@ -188,6 +189,70 @@ syslog_parse_url(const char *url, char *scheme, size_t scheme_sz, char *host, si
 	return 0;
 }
 
+/*
+ * librelp, loaded when a relp:// output is opened: it brings GnuTLS and
+ * p11-kit, some 3 MB of resident memory that a sensor without RELP should
+ * not carry.  Loaded before the privilege drop and the system-call filter;
+ * never unloaded.
+ */
+#define RELP_SONAME "librelp.so.0"
+
+static struct {
+	bool loaded;
+#define RELP_FN(name) __typeof__(relp##name) *name
+	RELP_FN(CltConnect);
+	RELP_FN(CltReconnect);
+	RELP_FN(CltSendSyslog);
+	RELP_FN(CltSetConnTimeout);
+	RELP_FN(CltSetTimeout);
+	RELP_FN(CltSetUsrPtr);
+	RELP_FN(EngineCltConstruct);
+	RELP_FN(EngineCltDestruct);
+	RELP_FN(EngineConstruct);
+	RELP_FN(EngineDestruct);
+	RELP_FN(EngineSetDbgprint);
+	RELP_FN(EngineSetEnableCmd);
+	RELP_FN(EngineSetOnErr);
+#undef RELP_FN
+} relp_api;
+
+static bool
+relp_load(char *err, size_t errsz)
+{
+	void *h;
+
+	if (relp_api.loaded)
+		return true;
+	h = dlopen(RELP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		snprintf(err, errsz, "relp:// needs %s (Debian: librelp0): %s", RELP_SONAME, dlerror());
+		return false;
+	}
+#define RELP_SYM(name) do {						\
+	*(void **)&relp_api.name = dlsym(h, "relp" #name);		\
+	if (relp_api.name == NULL) {					\
+		snprintf(err, errsz, "%s has no relp%s", RELP_SONAME, #name);	\
+		return false;						\
+	}								\
+} while (0)
+	RELP_SYM(CltConnect);
+	RELP_SYM(CltReconnect);
+	RELP_SYM(CltSendSyslog);
+	RELP_SYM(CltSetConnTimeout);
+	RELP_SYM(CltSetTimeout);
+	RELP_SYM(CltSetUsrPtr);
+	RELP_SYM(EngineCltConstruct);
+	RELP_SYM(EngineCltDestruct);
+	RELP_SYM(EngineConstruct);
+	RELP_SYM(EngineDestruct);
+	RELP_SYM(EngineSetDbgprint);
+	RELP_SYM(EngineSetEnableCmd);
+	RELP_SYM(EngineSetOnErr);
+#undef RELP_SYM
+	relp_api.loaded = true;
+	return true;
+}
+
 static void
 relp_on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
@@ -291,11 +356,13 @@ syslog_open(const char *url, const struct syslog_opts *o, char *err, size_t errs
 		SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	if (s->tr == TR_RELP) {
-		if (relpEngineConstruct(&s->relp_engine) != RELP_RET_OK ||
-		    relpEngineSetDbgprint(s->relp_engine, NULL) != RELP_RET_OK ||
-		    relpEngineSetEnableCmd(s->relp_engine, (unsigned char *)"syslog",
+		if (!relp_load(err, errsz))
+			goto fail;
+		if (relp_api.EngineConstruct(&s->relp_engine) != RELP_RET_OK ||
+		    relp_api.EngineSetDbgprint(s->relp_engine, NULL) != RELP_RET_OK ||
+		    relp_api.EngineSetEnableCmd(s->relp_engine, (unsigned char *)"syslog",
 		    eRelpCmdState_Required) != RELP_RET_OK ||
-		    relpEngineSetOnErr(s->relp_engine, relp_on_err) != RELP_RET_OK) {
+		    relp_api.EngineSetOnErr(s->relp_engine, relp_on_err) != RELP_RET_OK) {
 			snprintf(err, errsz, "%s: cannot set up librelp", url);
 			goto fail;
 		}
@@ -519,7 +586,7 @@ disconnect(struct syslog_out *s, bool broken, const char *why)
 		if (broken)
 			s->relp_broken = true;	/* keep the client: its window is resent */
 		else if (s->relp != NULL)
-			relpEngineCltDestruct(s->relp_engine, &s->relp);
+			relp_api.EngineCltDestruct(s->relp_engine, &s->relp);
 		s->connected = false;
 		if (broken) {
 			pthread_mutex_lock(&s->mu);
@@ -646,22 +713,22 @@ relp_connect(struct syslog_out *s, char *why, size_t whysz)
 
 	s->relp_err[0] = '\0';
 	if (s->relp != NULL && s->relp_broken) {
-		rc = relpCltReconnect(s->relp);	/* resends what was not acknowledged */
+		rc = relp_api.CltReconnect(s->relp);	/* resends what was not acknowledged */
 	} else {
-		if (s->relp == NULL && (relpEngineCltConstruct(s->relp_engine, &s->relp) !=
-		    RELP_RET_OK || relpCltSetUsrPtr(s->relp, s) != RELP_RET_OK)) {
+		if (s->relp == NULL && (relp_api.EngineCltConstruct(s->relp_engine, &s->relp) !=
+		    RELP_RET_OK || relp_api.CltSetUsrPtr(s->relp, s) != RELP_RET_OK)) {
 			snprintf(why, whysz, "cannot make a RELP client");
 			return -1;
 		}
-		(void)relpCltSetTimeout(s->relp, 5);
-		(void)relpCltSetConnTimeout(s->relp, SYSLOG_CONNECT_TIMEOUT_MS / 1000);
-		rc = relpCltConnect(s->relp, s->addr.ss_family, (unsigned char *)s->port,
+		(void)relp_api.CltSetTimeout(s->relp, 5);
+		(void)relp_api.CltSetConnTimeout(s->relp, SYSLOG_CONNECT_TIMEOUT_MS / 1000);
+		rc = relp_api.CltConnect(s->relp, s->addr.ss_family, (unsigned char *)s->port,
 		    (unsigned char *)s->addr_text);
 	}
 	if (rc != RELP_RET_OK) {
 		snprintf(why, whysz, "%s", s->relp_err[0] ? s->relp_err : "RELP connect failed");
 		if (!s->relp_broken) {		/* a fresh client that never got through */
-			relpEngineCltDestruct(s->relp_engine, &s->relp);
+			relp_api.EngineCltDestruct(s->relp_engine, &s->relp);
 		}
 		return -1;
 	}
@@ -797,7 +864,7 @@ send_one(struct syslog_out *s, struct qmsg *q, char *why, size_t whysz)
 		snprintf(why, whysz, "%s", strerror(errno));
 		return 1;
 	case TR_RELP: {
-		relpRetVal rc = relpCltSendSyslog(s->relp, (unsigned char *)msg, q->len);
+		relpRetVal rc = relp_api.CltSendSyslog(s->relp, (unsigned char *)msg, q->len);
 		if (rc == RELP_RET_OK)
 			return 0;
 		snprintf(why, whysz, "%s", s->relp_err[0] ? s->relp_err : "RELP send failed");
@@ -998,7 +1065,7 @@ syslog_finish(struct syslog_out *const *v, size_t n, unsigned timeout_ms)
 		s->thread_started = false;
 		/* RELP: close the session, which waits for the collector's last acks */
 		if (s->tr == TR_RELP && s->relp != NULL && !s->relp_broken)
-			relpEngineCltDestruct(s->relp_engine, &s->relp);
+			relp_api.EngineCltDestruct(s->relp_engine, &s->relp);
 		else
 			disconnect(s, false, NULL);
 		pthread_mutex_lock(&s->mu);
@@ -1024,9 +1091,9 @@ syslog_free(struct syslog_out *s)
 		pthread_join(s->thread, NULL);
 	}
 	if (s->relp != NULL)
-		relpEngineCltDestruct(s->relp_engine, &s->relp);
+		relp_api.EngineCltDestruct(s->relp_engine, &s->relp);
 	if (s->relp_engine != NULL)
-		relpEngineDestruct(&s->relp_engine);
+		relp_api.EngineDestruct(&s->relp_engine);
 	if (s->ssl != NULL)
 		SSL_free(s->ssl);
 	if (s->fd >= 0)
