@@ -199,21 +199,19 @@ syslog_parse_url(const char *url, char *scheme, size_t scheme_sz, char *host, si
 
 static struct {
 	bool loaded;
-#define RELP_FN(name) __typeof__(relp##name) *name
-	RELP_FN(CltConnect);
-	RELP_FN(CltReconnect);
-	RELP_FN(CltSendSyslog);
-	RELP_FN(CltSetConnTimeout);
-	RELP_FN(CltSetTimeout);
-	RELP_FN(CltSetUsrPtr);
-	RELP_FN(EngineCltConstruct);
-	RELP_FN(EngineCltDestruct);
-	RELP_FN(EngineConstruct);
-	RELP_FN(EngineDestruct);
-	RELP_FN(EngineSetDbgprint);
-	RELP_FN(EngineSetEnableCmd);
-	RELP_FN(EngineSetOnErr);
-#undef RELP_FN
+	__typeof__(relpCltConnect) *CltConnect;
+	__typeof__(relpCltReconnect) *CltReconnect;
+	__typeof__(relpCltSendSyslog) *CltSendSyslog;
+	__typeof__(relpCltSetConnTimeout) *CltSetConnTimeout;
+	__typeof__(relpCltSetTimeout) *CltSetTimeout;
+	__typeof__(relpCltSetUsrPtr) *CltSetUsrPtr;
+	__typeof__(relpEngineCltConstruct) *EngineCltConstruct;
+	__typeof__(relpEngineCltDestruct) *EngineCltDestruct;
+	__typeof__(relpEngineConstruct) *EngineConstruct;
+	__typeof__(relpEngineDestruct) *EngineDestruct;
+	__typeof__(relpEngineSetDbgprint) *EngineSetDbgprint;
+	__typeof__(relpEngineSetEnableCmd) *EngineSetEnableCmd;
+	__typeof__(relpEngineSetOnErr) *EngineSetOnErr;
 } relp_api;
 
 static bool
