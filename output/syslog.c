@@ -97,6 +97,7 @@ struct syslog_out {
 	struct inflight fl[SYSLOG_INFLIGHT_MAX];
 	size_t fl_head, fl_n;
 	unsigned backoff_ms;
+	int64_t next_try_ms;	/* monotonic: no connection attempt before this */
 	bool down_logged;	/* said once that it is unreachable */
 	struct ev_buf cut;	/* a UDP message cut to size */
 	char relp_err[256];
@@ -943,6 +944,12 @@ writer(void *arg)
 			continue;
 		}
 		if (!s->connected) {
+			/* new messages wake the writer; they do not cut the backoff short */
+			int64_t wait_ms = s->next_try_ms - mono_ms();
+			if (wait_ms > 0) {
+				timed_wait(s, (unsigned)wait_ms);
+				continue;
+			}
 			pthread_mutex_unlock(&s->mu);
 			rc = do_connect(s, why, sizeof(why));
 			pthread_mutex_lock(&s->mu);
@@ -955,8 +962,7 @@ writer(void *arg)
 				s->backoff_ms = s->backoff_ms == 0 ? SYSLOG_BACKOFF_MIN_MS :
 				    s->backoff_ms * 2 > SYSLOG_BACKOFF_MAX_MS ? SYSLOG_BACKOFF_MAX_MS :
 				    s->backoff_ms * 2;
-				if (!atomic_load(&s->abort_now))
-					timed_wait(s, s->backoff_ms);
+				s->next_try_ms = mono_ms() + s->backoff_ms;
 				continue;
 			}
 			s->connected = true;
