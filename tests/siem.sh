@@ -336,6 +336,11 @@ check "queue full: handshakes dropped, no alert" 1 \
 check "queue full: the alerts were kept to the end" 1 \
     "$(grep -c "$N_ALERTS not delivered at the end ($N_ALERTS alerts)" "$tmp/run5.err")"
 check "queue full: capture did not wait for the collector" 1 "$([ $(($(date +%s) - start)) -le 5 ] && echo 1)"
+# about 1 s with nothing listening: attempts at 0, 0.2 and 0.6 s (backoff
+# doubling from 200 ms), however many events arrive meanwhile
+attempts=$(sed -n 's/.*connections (\([0-9]*\) failed attempts).*/\1/p' "$tmp/run5.err")
+check "queue full: reconnection backs off ($attempts attempts in about 1 s)" 1 \
+    "$([ "${attempts:-0}" -ge 2 ] && [ "${attempts:-0}" -le 5 ] && echo 1)"
 check "queue full: the metric event counts the drops" "$N_HS 0 $N_ALERTS 0" "$(python3 -c '
 import json, sys
 m = [json.loads(l) for l in open(sys.argv[1]) if "\"kind\":\"metric\"" in l][-1]
