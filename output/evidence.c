@@ -294,7 +294,7 @@ pktlog_add(struct pktlog **lp, struct memcap *m, int linktype, const struct pcap
 		l->partial = true;
 		return false;
 	}
-	if (l->buf == NULL || l->len + need > l->cap) {	/* buf: for gcc -fanalyzer */
+	if (l->len + need > l->cap) {
 		size_t ncap = l->cap ? l->cap : 4096;
 		uint8_t *g;
 		while (ncap < l->len + need)
