@@ -59,14 +59,14 @@ struct inflight {
 
 struct syslog_out {
 	char name[320];		/* the URL as given */
-	enum transport tr;
 	struct syslog_opts o;
-	char host[256], port[16];
-	char addr_text[INET6_ADDRSTRLEN];	/* numeric, for librelp */
+	long pid;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
+	enum transport tr;
+	char host[256], port[16];
+	char addr_text[INET6_ADDRSTRLEN];	/* numeric, for librelp */
 	char hostname[256];	/* ours, for the header */
-	long pid;
 
 	SSL_CTX *ssl_ctx;
 	relpEngine_t *relp_engine;
@@ -77,29 +77,29 @@ struct syslog_out {
 	pthread_cond_t done_cv;	/* to the finisher: the writer ended */
 	struct qmsg *head, *tail;
 	size_t n_queued, bytes_queued, n_droppable;
+	struct ev_output_stats st;
+	struct ev_buf hdr;	/* capture thread: the header being built */
+	uint32_t seq;		/* RFC 5424 meta sequenceId of the last message */
 	bool draining, finished, running;
 	atomic_bool abort_now;
-	struct ev_output_stats st;
-	uint32_t seq;		/* RFC 5424 meta sequenceId of the last message */
-	struct ev_buf hdr;	/* capture thread: the header being built */
 
 	pthread_t thread;
-	bool thread_started;
 
 	/* writer thread only */
+	SSL *ssl;
+	relpClt_t *relp;
+	uint64_t written;	/* bytes to this connection's socket */
+	int64_t next_try_ms;	/* monotonic: no connection attempt before this */
+	struct inflight fl[SYSLOG_INFLIGHT_MAX];
+	size_t fl_head, fl_n;
+	struct ev_buf cut;	/* a UDP message cut to size */
 	int fd;
 	int sock_type;		/* unix: SOCK_DGRAM or SOCK_STREAM */
 	int last_errno;		/* of the last failed socket() or connect() */
-	SSL *ssl;
-	relpClt_t *relp;
-	bool connected, relp_broken;
-	uint64_t written;	/* bytes to this connection's socket */
-	struct inflight fl[SYSLOG_INFLIGHT_MAX];
-	size_t fl_head, fl_n;
 	unsigned backoff_ms;
-	int64_t next_try_ms;	/* monotonic: no connection attempt before this */
+	bool connected, relp_broken;
 	bool down_logged;	/* said once that it is unreachable */
-	struct ev_buf cut;	/* a UDP message cut to size */
+	bool thread_started;	/* the finisher's: set by syslog_start */
 	char relp_err[256];
 };
 
