@@ -260,6 +260,20 @@ done
 check "json run: metric event counts the outputs" "${#logs[@]}" \
     "$(grep '"kind":"metric"' "$tmp/events.json" | grep -o '"name":"[a-z]*://' | wc -l)"
 
+# --- 1b. --workers 2: events from two threads reach the file and the
+# collector whole, in the same order (one lock for the file and the sinks)
+if [ "$have_rs" = 1 ]; then
+	: > "$tmp/rs/tcp.log"
+	"$bin" -q -r "$STORY" "${RULES_ARGS[@]}" --workers 2 -w "$tmp/workers.json" --stats-interval 3600 \
+	    --syslog "tcp://127.0.0.1:$RS_TCP" --report "$tmp/workers.html"
+	check "workers 2: exit status" 0 "$?"
+	check "workers 2: as many events as one worker writes" "$N_EVENTS" "$(wc -l < "$tmp/workers.json")"
+	wait_lines "$tmp/rs/tcp.log" . "$N_EVENTS"
+	check_cmd "workers 2: the collector got every event intact, in the file's order" \
+	    python3 tests/siem_check.py intact "$tmp/rs/tcp.log" "$tmp/workers.json" json json
+	check "workers 2: the report has every alert" "$N_ALERTS" "$(grep -c '<section class="alert"' "$tmp/workers.html")"
+fi
+
 # --- 2. CEF, text ------------------------------------------------------------------------
 outs=()
 [ "$have_rs" = 1 ] && outs+=(--syslog-format cef --syslog "tcp://127.0.0.1:$RS_CEF")
