@@ -120,7 +120,7 @@ static void
 test_learn_many_attributes(void)
 {
 	const char *a[24], *v[24];
-	char vals[24][16];
+	char vals[24][24];
 	struct cert_info *leaf;
 	struct learn *l = learn_new();
 	char *text = NULL;
