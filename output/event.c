@@ -550,45 +550,9 @@ put_x509(struct json_w *w, const struct cert_info *ci)
 	json_obj_end(w);
 }
 
-/* ECS tls.server.*: the leaf certificate. */
+/* ECS tls.server.* (the leaf) and tls.client.* (mutual TLS): a certificate. */
 static void
-put_server_cert(struct json_w *w, const struct cert_info *leaf)
-{
-	char hex[65];
-
-	json_obj_begin(w, "hash");
-	hex_upper(leaf->sha1, sizeof(leaf->sha1), hex);
-	json_cstr(w, "sha1", hex);
-	hex_upper(leaf->sha256, sizeof(leaf->sha256), hex);
-	json_cstr(w, "sha256", hex);
-	json_obj_end(w);
-	if (!leaf->decoded)
-		return;
-	json_cstr(w, "issuer", leaf->issuer);
-	json_cstr(w, "subject", leaf->subject);
-	if (leaf->not_before[0])
-		json_cstr(w, "not_before", leaf->not_before);
-	if (leaf->not_after[0])
-		json_cstr(w, "not_after", leaf->not_after);
-	put_x509(w, leaf);
-}
-
-static void
-put_cipher_name(struct json_w *w, const char *key, uint16_t id)
-{
-	const char *name = tls_cipher_name(id);
-	char hex[8];
-
-	if (name == NULL) {
-		snprintf(hex, sizeof(hex), "0x%04X", id);
-		name = hex;
-	}
-	json_cstr(w, key, name);
-}
-
-/* ECS tls.client.*: the client's own certificate (mutual TLS). */
-static void
-put_client_cert(struct json_w *w, const struct cert_info *ci)
+put_cert(struct json_w *w, const struct cert_info *ci)
 {
 	char hex[65];
 
@@ -607,6 +571,19 @@ put_client_cert(struct json_w *w, const struct cert_info *ci)
 	if (ci->not_after[0])
 		json_cstr(w, "not_after", ci->not_after);
 	put_x509(w, ci);
+}
+
+static void
+put_cipher_name(struct json_w *w, const char *key, uint16_t id)
+{
+	const char *name = tls_cipher_name(id);
+	char hex[8];
+
+	if (name == NULL) {
+		snprintf(hex, sizeof(hex), "0x%04X", id);
+		name = hex;
+	}
+	json_cstr(w, key, name);
 }
 
 static void
@@ -644,13 +621,13 @@ put_tls(struct json_w *w, const struct ev_handshake *hs)
 		if (hs->ja4 != NULL)
 			json_cstr(w, "ja4", hs->ja4);
 		if (hs->client_leaf != NULL)
-			put_client_cert(w, hs->client_leaf);
+			put_cert(w, hs->client_leaf);
 		json_obj_end(w);
 	}
 	if (hs->chain_len > 0 || hs->ja3s != NULL) {
 		json_obj_begin(w, "server");
 		if (hs->chain_len > 0)
-			put_server_cert(w, hs->chain[0]);
+			put_cert(w, hs->chain[0]);
 		if (hs->ja3s != NULL)
 			json_cstr(w, "ja3s", hs->ja3s);
 		json_obj_end(w);
